@@ -1,1 +1,61 @@
-//! placeholder
+//! # rawrt
+//!
+//! A multi-threaded async runtime for Linux whose only dependency is `libc` (through its own
+//! syscall crate, [`rawrt_sys`]).
+//!
+//! - **Tasks** are one allocation each: a header with an atomic state word (flags and a
+//!   reference count), the future, and the join waker ([`task`]).
+//! - **Scheduler**: N workers, each with a bounded local run queue and a LIFO slot, a global
+//!   injector queue, work stealing, and parking: idle workers sleep, one of them in
+//!   `epoll_wait`, and are woken one at a time as work arrives.
+//! - **Reactor**: edge-triggered epoll with per-resource readiness ticks, so no wakeup is
+//!   lost and no `EAGAIN` syscall is made after a short read.
+//! - **[`net`]**: `TcpListener`, `TcpStream`; with the `hyper` feature they implement hyper
+//!   1.x's `rt::Read`/`rt::Write` directly, and [`hyper::Executor`](crate::hyper::Executor)
+//!   runs HTTP/2 connections.
+//!
+//! ```
+//! use rawrt::net::{TcpListener, TcpStream};
+//!
+//! let rt = rawrt::Runtime::new()?;
+//! rt.block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     let server = rawrt::spawn(async move {
+//!         let (mut stream, _) = listener.accept().await?;
+//!         let mut buf = [0u8; 5];
+//!         stream.read_exact(&mut buf).await?;
+//!         stream.write_all(&buf).await?;
+//!         Ok::<_, std::io::Error>(())
+//!     });
+//!     let mut client = TcpStream::connect(addr).await?;
+//!     client.write_all(b"hello").await?;
+//!     let mut echo = [0u8; 5];
+//!     client.read_exact(&mut echo).await?;
+//!     assert_eq!(&echo, b"hello");
+//!     server.await??;
+//!     Ok::<_, std::io::Error>(())
+//! })?;
+//! # Ok::<_, std::io::Error>(())
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_debug_implementations)]
+
+pub(crate) mod loom;
+
+mod reactor;
+pub mod task;
+mod scheduler;
+pub mod net;
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
+pub use scheduler::{spawn, Builder, EnterGuard, Handle, Runtime, TryCurrentError};
+pub use task::JoinHandle;
+
+/// Runtime types, under the paths Tokio users expect (`rawrt::runtime::Builder`, ...).
+pub mod runtime {
+    pub use crate::scheduler::{Builder, EnterGuard, Handle, Runtime, TryCurrentError};
+}

@@ -1,0 +1,136 @@
+//! hyper 1.x integration (feature `hyper`).
+//!
+//! [`TcpStream`] implements `hyper::rt::Read` and `hyper::rt::Write` itself — no adapter type
+//! is needed — and [`Executor`] runs the background tasks of HTTP/2 connections on rawrt.
+//!
+//! ```
+//! use http_body_util::Full;
+//! use hyper::body::Bytes;
+//! use hyper::server::conn::http1;
+//! use hyper::service::service_fn;
+//!
+//! let rt = rawrt::Runtime::new()?;
+//! rt.block_on(async {
+//!     let listener = rawrt::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     rawrt::spawn(async move {
+//!         let (stream, _) = listener.accept().await.unwrap();
+//!         let svc = service_fn(|_req| async {
+//!             Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from("Hello, World!"))))
+//!         });
+//!         http1::Builder::new().serve_connection(stream, svc).await.unwrap();
+//!     });
+//!     let stream = rawrt::net::TcpStream::connect(addr).await?;
+//!     let (mut sender, conn) = hyper::client::conn::http1::handshake(stream).await.unwrap();
+//!     rawrt::spawn(conn);
+//!     let req = hyper::Request::get("/").body(http_body_util::Empty::<Bytes>::new()).unwrap();
+//!     let res = sender.send_request(req).await.unwrap();
+//!     assert_eq!(res.status(), 200);
+//!     Ok::<_, std::io::Error>(())
+//! })?;
+//! # Ok::<_, std::io::Error>(())
+//! ```
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::net::Shutdown;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::net::TcpStream;
+use crate::scheduler::Handle;
+
+impl hyper::rt::Read for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        // SAFETY: `poll_read_uninit` only writes into the slice (through read(2)) and reports
+        // how many bytes it initialized; nothing de-initializes bytes.
+        let n = match self.poll_read_uninit(cx, unsafe { buf.as_mut() }) {
+            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        // SAFETY: the kernel initialized exactly `n` bytes at the front of the cursor.
+        unsafe { buf.advance(n) };
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl hyper::rt::Write for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        TcpStream::poll_write(&self, cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Writes go straight to the kernel: nothing is buffered here.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(match self.shutdown(Shutdown::Write) {
+            // Already closed by the peer: the write half is shut either way.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            res => res,
+        })
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        TcpStream::poll_write_vectored(&self, cx, bufs)
+    }
+}
+
+/// Runs hyper's background futures (HTTP/2 connection tasks) as rawrt tasks.
+///
+/// `Executor::new()` spawns on the runtime current at `execute` time (like `rawrt::spawn`);
+/// `Executor::with_handle` pins it to one runtime.
+///
+/// ```
+/// let builder = hyper::server::conn::http2::Builder::new(rawrt::hyper::Executor::new());
+/// # drop(builder);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Executor {
+    handle: Option<Handle>,
+}
+
+impl Executor {
+    /// Spawns on the current runtime.
+    pub fn new() -> Executor {
+        Executor { handle: None }
+    }
+
+    /// Spawns on the runtime of `handle`, from any thread.
+    pub fn with_handle(handle: Handle) -> Executor {
+        Executor {
+            handle: Some(handle),
+        }
+    }
+}
+
+impl<F> hyper::rt::Executor<F> for Executor
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        match &self.handle {
+            Some(h) => drop(h.spawn(fut)),
+            None => drop(crate::spawn(fut)),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! `TcpListener`.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::task::{Context, Poll};
+
+use rawrt_sys::socket;
+
+use super::{current_reactor, each_addr, TcpStream};
+use crate::reactor::{Direction, PollEvented};
+
+/// Backlog passed to `listen(2)`; the kernel caps it at `net.core.somaxconn`.
+const BACKLOG: i32 = 4096;
+
+/// A TCP socket server, listening for connections.
+///
+/// ```
+/// # let rt = rawrt::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// let listener = rawrt::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let client = rawrt::spawn(async move { rawrt::net::TcpStream::connect(addr).await });
+/// let (_stream, peer) = listener.accept().await?;
+/// assert_eq!(peer, client.await??.local_addr()?);
+/// # Ok::<_, std::io::Error>(()) }).unwrap();
+/// ```
+pub struct TcpListener {
+    io: PollEvented<OwnedFd>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` (trying each resolved address in turn) with `SO_REUSEADDR`, listens, and
+    /// registers with the current runtime.
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        let reactor = current_reactor("TcpListener::bind")?;
+        let fd = each_addr(addr, |a| {
+            let fd = socket::tcp_socket(&a)?;
+            socket::set_reuseaddr(fd.as_fd(), true)?;
+            socket::bind(fd.as_fd(), &a)
+                .map_err(|e| io::Error::new(e.kind(), format!("bind {a}: {e}")))?;
+            socket::listen(fd.as_fd(), BACKLOG)?;
+            Ok(fd)
+        })?;
+        Ok(TcpListener {
+            io: PollEvented::new(fd, &reactor)?,
+        })
+    }
+
+    /// Wraps a listening std socket (made nonblocking here) for use with the current runtime.
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        let reactor = current_reactor("TcpListener::from_std")?;
+        let fd = OwnedFd::from(listener);
+        socket::set_nonblocking(fd.as_fd(), true)?;
+        Ok(TcpListener {
+            io: PollEvented::new(fd, &reactor)?,
+        })
+    }
+
+    /// Deregisters and returns the std listener (left nonblocking).
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        self.io.into_inner().map(std::net::TcpListener::from)
+    }
+
+    /// Accepts a connection: the stream (nonblocking, close-on-exec, registered) and the
+    /// peer's address.
+    ///
+    /// Errors are returned as they come. In particular, when the process is out of file
+    /// descriptors (`EMFILE`/`ENFILE`) the pending connection stays queued and the listener
+    /// stays ready, so calling `accept` again at once would fail again: back off (sleep, or
+    /// close something) before retrying. The worker itself never spins on it.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection; see [`accept`](Self::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (fd, addr) = match self
+            .io
+            .poll_io(cx, Direction::Read, |fd| socket::accept(fd.as_fd()))
+        {
+            Poll::Ready(Ok(v)) => v,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        let reactor = self.io.reactor();
+        Poll::Ready(TcpStream::from_fd(fd, reactor).map(|s| (s, addr)))
+    }
+
+    /// The address this listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket::local_addr(self.io.get_ref().as_fd())
+    }
+
+    /// The pending socket error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        socket::take_error(self.io.get_ref().as_fd())
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("fd", &self.as_raw_fd())
+            .field("addr", &self.local_addr().ok())
+            .finish()
+    }
+}

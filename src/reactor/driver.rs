@@ -1,0 +1,212 @@
+//! The driver (the part that blocks in `epoll_wait`) and its handle (registration, wake-up,
+//! shutdown). Only one thread drives at a time: the scheduler keeps the `Driver` behind a
+//! try-lock and the worker that gets it parks on it.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use rawrt_sys::{Epoll, EventFd, Events, Interest};
+
+use super::{Ready, ScheduledIo};
+use crate::loom::sync::Mutex;
+
+/// The token of the driver's own eventfd.
+const WAKE_TOKEN: u64 = u64::MAX;
+
+/// Owns the event buffer; `park` waits for events and dispatches them.
+pub(crate) struct Driver {
+    events: Events,
+    inner: Arc<Inner>,
+    wake: Vec<Waker>,
+}
+
+/// A cheap, cloneable handle to the reactor.
+#[derive(Clone)]
+pub(crate) struct Handle {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    epoll: Epoll,
+    waker: EventFd,
+    registry: Mutex<Registry>,
+}
+
+/// The slab of live resources. A token is `generation << 32 | index`.
+struct Registry {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+    is_shutdown: bool,
+}
+
+struct Slot {
+    generation: u32,
+    io: Option<Arc<ScheduledIo>>,
+}
+
+impl Driver {
+    /// A new epoll instance with its wake-up eventfd registered.
+    pub(crate) fn new(max_events: usize) -> io::Result<Driver> {
+        let epoll = Epoll::new()?;
+        let waker = EventFd::new()?;
+        epoll.add(waker.as_fd(), WAKE_TOKEN, Interest::READABLE | Interest::EDGE)?;
+        Ok(Driver {
+            events: Events::with_capacity(max_events.max(1)),
+            inner: Arc::new(Inner {
+                epoll,
+                waker,
+                registry: Mutex::new(Registry {
+                    slots: Vec::new(),
+                    free: Vec::new(),
+                    live: 0,
+                    is_shutdown: false,
+                }),
+            }),
+            wake: Vec::new(),
+        })
+    }
+
+    /// A handle for registering resources and waking this driver.
+    pub(crate) fn handle(&self) -> Handle {
+        Handle {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Waits up to `timeout` (`None`: until an event or a wake-up) and wakes the tasks whose
+    /// resources became ready. Returns the number of I/O events dispatched.
+    ///
+    /// An `epoll_wait` error (only `EINTR` is expected, and the sys layer turns it into zero
+    /// events) is treated as "no events": the caller re-checks its state and parks again.
+    pub(crate) fn park(&mut self, timeout: Option<Duration>) -> usize {
+        let n = self
+            .inner
+            .epoll
+            .wait(&mut self.events, timeout)
+            .unwrap_or(0);
+        if n == 0 {
+            return 0;
+        }
+        let mut dispatched = 0;
+        {
+            let registry = crate::loom::lock(&self.inner.registry);
+            for ev in self.events.iter() {
+                let token = ev.token();
+                if token == WAKE_TOKEN {
+                    // Edge-triggered: each write is a new edge, nothing to read.
+                    continue;
+                }
+                let index = token as u32 as usize;
+                let generation = (token >> 32) as u32;
+                let Some(slot) = registry.slots.get(index) else {
+                    continue;
+                };
+                if slot.generation != generation {
+                    continue; // stale: the slot was freed (and maybe reused) since
+                }
+                if let Some(io) = &slot.io {
+                    io.set_readiness(Ready::from_event(ev), &mut self.wake);
+                    dispatched += 1;
+                }
+            }
+        }
+        // Wake outside the registry lock: waking schedules tasks, which may register I/O.
+        for waker in self.wake.drain(..) {
+            waker.wake();
+        }
+        dispatched
+    }
+}
+
+impl Handle {
+    /// Interrupts a `park` in progress (or makes the next one return at once).
+    pub(crate) fn unpark(&self) {
+        // An eventfd write fails only on a full counter, which `notify` handles itself.
+        let _ = self.inner.waker.notify();
+    }
+
+    /// Registers `fd` edge-triggered for both directions; returns its state and token.
+    pub(crate) fn register(&self, fd: BorrowedFd<'_>) -> io::Result<(Arc<ScheduledIo>, u64)> {
+        let io = Arc::new(ScheduledIo::default());
+        let token = {
+            let mut reg = crate::loom::lock(&self.inner.registry);
+            if reg.is_shutdown {
+                return Err(super::scheduled_io::shutdown_error());
+            }
+            let index = match reg.free.pop() {
+                Some(i) => i,
+                None => {
+                    let i = u32::try_from(reg.slots.len()).map_err(|_| {
+                        io::Error::other("rawrt reactor: more than 2^32 registered resources")
+                    })?;
+                    reg.slots.push(Slot {
+                        generation: 0,
+                        io: None,
+                    });
+                    i
+                }
+            };
+            let slot = &mut reg.slots[index as usize];
+            slot.io = Some(io.clone());
+            let token = (u64::from(slot.generation) << 32) | u64::from(index);
+            reg.live += 1;
+            token
+        };
+        let interest =
+            Interest::READABLE | Interest::WRITABLE | Interest::READ_CLOSED | Interest::EDGE;
+        if let Err(e) = self.inner.epoll.add(fd, token, interest) {
+            self.release(token);
+            return Err(e);
+        }
+        Ok((io, token))
+    }
+
+    /// Removes `fd` from epoll and frees its slot. Events already harvested for it are
+    /// ignored (the generation no longer matches).
+    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
+        let res = self.inner.epoll.delete(fd);
+        self.release(token);
+        res
+    }
+
+    fn release(&self, token: u64) {
+        let index = token as u32;
+        let generation = (token >> 32) as u32;
+        let mut reg = crate::loom::lock(&self.inner.registry);
+        if let Some(slot) = reg.slots.get_mut(index as usize) {
+            if slot.generation == generation && slot.io.is_some() {
+                slot.io = None;
+                slot.generation = slot.generation.wrapping_add(1);
+                reg.free.push(index);
+                reg.live -= 1;
+            }
+        }
+    }
+
+    /// Marks every live resource shut down and wakes its tasks; later registrations fail.
+    pub(crate) fn shutdown(&self) {
+        let mut wake = Vec::new();
+        {
+            let mut reg = crate::loom::lock(&self.inner.registry);
+            reg.is_shutdown = true;
+            for slot in &reg.slots {
+                if let Some(io) = &slot.io {
+                    io.shutdown(&mut wake);
+                }
+            }
+        }
+        for w in wake {
+            w.wake();
+        }
+        self.unpark();
+    }
+
+    /// Number of registered resources.
+    pub(crate) fn num_registered(&self) -> usize {
+        crate::loom::lock(&self.inner.registry).live
+    }
+}

@@ -1,0 +1,121 @@
+//! `PollEvented`: an fd registered with the reactor, deregistered before it is closed.
+
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::scheduled_io::ReadyEvent;
+use super::{Direction, Handle, ScheduledIo};
+
+/// An I/O object registered with a reactor for its whole life.
+pub(crate) struct PollEvented<T: AsFd> {
+    io: Option<T>,
+    shared: Arc<ScheduledIo>,
+    token: u64,
+    handle: Handle,
+}
+
+impl<T: AsFd> PollEvented<T> {
+    /// Registers `io`. On error `io` is dropped (its fd closed): nothing leaks.
+    pub(crate) fn new(io: T, handle: &Handle) -> io::Result<PollEvented<T>> {
+        let (shared, token) = handle.register(io.as_fd())?;
+        Ok(PollEvented {
+            io: Some(io),
+            shared,
+            token,
+            handle: handle.clone(),
+        })
+    }
+
+    /// The reactor this resource is registered with.
+    pub(crate) fn reactor(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// The I/O object.
+    pub(crate) fn get_ref(&self) -> &T {
+        self.io.as_ref().expect("PollEvented used after into_inner")
+    }
+
+    /// Ready in `dir`, or the task's waker is stored.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        self.shared.poll_ready(cx, dir)
+    }
+
+    /// Clears readiness observed in `event` (unless a newer event arrived).
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        self.shared.clear_readiness(event)
+    }
+
+    /// Runs `f` while the resource is ready in `dir`. `WouldBlock` clears the readiness and
+    /// waits for the next edge; any other result is returned.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let event = match self.poll_ready(cx, dir) {
+                Poll::Ready(Ok(ev)) => ev,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match f(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
+    /// As [`poll_io`](Self::poll_io) for a stream transfer of `len` bytes: a short transfer
+    /// (0 < n < len) also clears the readiness, because the kernel buffer is drained (read) or
+    /// full (write) and the next attempt would only return `EAGAIN`; new data or space
+    /// arrives as a new edge, which bumps the tick and keeps the readiness.
+    pub(crate) fn poll_stream(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut f: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let event = match self.poll_ready(cx, dir) {
+                Poll::Ready(Ok(ev)) => ev,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match f(self.get_ref()) {
+                Ok(n) if n > 0 && n < len => {
+                    self.clear_readiness(event);
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
+    /// Deregisters and returns the I/O object.
+    pub(crate) fn into_inner(mut self) -> io::Result<T> {
+        let io = self.io.take().expect("PollEvented used after into_inner");
+        self.handle.deregister(io.as_fd(), self.token)?;
+        Ok(io)
+    }
+}
+
+impl<T: AsFd> Drop for PollEvented<T> {
+    fn drop(&mut self) {
+        if let Some(io) = self.io.take() {
+            // Deregister before the fd is closed, so the number cannot be reused while still
+            // in the epoll set. An error here (ENOENT after shutdown) changes nothing.
+            let _ = self.handle.deregister(io.as_fd(), self.token);
+            drop(io);
+        }
+    }
+}

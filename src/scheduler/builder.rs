@@ -1,0 +1,185 @@
+//! `Builder`: configures and starts a runtime.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use super::multi_thread;
+use super::{Handle, Runtime, Scheduler};
+use crate::reactor;
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// let rt = rawrt::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .thread_name("my-worker")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
+/// ```
+pub struct Builder {
+    worker_threads: Option<usize>,
+    thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    thread_stack_size: Option<usize>,
+    event_interval: u32,
+    global_queue_interval: u32,
+    max_io_events_per_tick: usize,
+    lifo_enabled: bool,
+}
+
+impl Builder {
+    /// A builder for the multi-thread runtime: N workers with work stealing (N defaults to
+    /// the available parallelism, read when `build` runs, or `RAWRT_WORKER_THREADS`).
+    pub fn new_multi_thread() -> Builder {
+        Builder {
+            worker_threads: None,
+            thread_name: Arc::new(|i| format!("rawrt-worker-{i}")),
+            thread_stack_size: None,
+            event_interval: 61,
+            global_queue_interval: 31,
+            max_io_events_per_tick: 1024,
+            lifo_enabled: true,
+        }
+    }
+
+    /// Number of worker threads. `build` fails with `InvalidInput` for 0.
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Name of the worker threads (each gets `-N` appended).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name: String = name.into();
+        self.thread_name = Arc::new(move |i| format!("{name}-{i}"));
+        self
+    }
+
+    /// Stack size of the worker threads, in bytes.
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Builder {
+        self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// A busy worker polls I/O (without blocking) every `ticks` task polls. Default 61.
+    pub fn event_interval(&mut self, ticks: u32) -> &mut Builder {
+        self.event_interval = ticks;
+        self
+    }
+
+    /// A worker checks the global injector first every `ticks` task polls. Default 31.
+    pub fn global_queue_interval(&mut self, ticks: u32) -> &mut Builder {
+        self.global_queue_interval = ticks;
+        self
+    }
+
+    /// Size of the `epoll_wait` event buffer. Default 1024.
+    pub fn max_io_events_per_tick(&mut self, n: usize) -> &mut Builder {
+        self.max_io_events_per_tick = n;
+        self
+    }
+
+    /// Whether a woken task goes into the LIFO slot (run next) rather than the back of the
+    /// queue. Default true.
+    pub fn lifo_slot(&mut self, enabled: bool) -> &mut Builder {
+        self.lifo_enabled = enabled;
+        self
+    }
+
+    fn resolve_workers(&self) -> io::Result<usize> {
+        let n = match self.worker_threads {
+            Some(n) => n,
+            None => match std::env::var("RAWRT_WORKER_THREADS") {
+                Ok(v) => v.trim().parse::<usize>().map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("RAWRT_WORKER_THREADS={v:?} is not a number of threads: {e}"),
+                    )
+                })?,
+                Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+        };
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a runtime needs at least one worker thread (worker_threads was 0)",
+            ));
+        }
+        if n > 4096 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("worker_threads({n}) is more than the supported 4096"),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Creates the runtime and starts its worker threads.
+    ///
+    /// Fails if the worker count is invalid, or the epoll instance, eventfd or a thread cannot
+    /// be created (the workers already started are stopped again).
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let num_workers = self.resolve_workers()?;
+        let driver = reactor::Driver::new(self.max_io_events_per_tick)?;
+        let config = multi_thread::Config {
+            global_queue_interval: self.global_queue_interval,
+            event_interval: self.event_interval,
+            lifo_enabled: self.lifo_enabled,
+        };
+        let (handle, cores) = multi_thread::create(num_workers, driver, config);
+        let public = Handle {
+            inner: Scheduler::MultiThread(handle.clone()),
+        };
+        let mut threads = Vec::with_capacity(num_workers);
+        for (i, core) in cores.into_iter().enumerate() {
+            let mut tb = std::thread::Builder::new().name((self.thread_name)(i));
+            if let Some(size) = self.thread_stack_size {
+                tb = tb.stack_size(size);
+            }
+            let h = handle.clone();
+            let p = public.clone();
+            let spawned = tb.spawn(move || {
+                let _current = super::context::set_current(p);
+                let _entered = super::context::enter_runtime();
+                multi_thread::run(core, h);
+            });
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    // The core moved into the failed closure is gone; stop the started ones
+                    // and wait for them.
+                    handle.shutdown();
+                    for t in threads {
+                        let _ = t.join();
+                    }
+                    handle.shared_shutdown_after_failed_start();
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("rawrt: failed to spawn worker thread {i}: {e}"),
+                    ));
+                }
+            }
+        }
+        Ok(Runtime::from_parts(public, threads))
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new_multi_thread()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_stack_size", &self.thread_stack_size)
+            .field("event_interval", &self.event_interval)
+            .field("global_queue_interval", &self.global_queue_interval)
+            .field("max_io_events_per_tick", &self.max_io_events_per_tick)
+            .field("lifo_enabled", &self.lifo_enabled)
+            .finish()
+    }
+}

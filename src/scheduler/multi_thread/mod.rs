@@ -1,0 +1,10 @@
+//! The multi-thread scheduler: N workers, per-worker run queues with work stealing, a global
+//! injector, and parking on the I/O driver. See `worker.rs` for the loop and shutdown,
+//! `queue.rs` for the stealing protocol, `idle.rs` and `park.rs` for sleeping and waking.
+
+mod idle;
+mod park;
+pub(crate) mod queue;
+mod worker;
+
+pub(crate) use worker::{create, run, Config, Handle};

@@ -1,0 +1,606 @@
+//! The multi-thread worker loop.
+//!
+//! Each worker owns a `Core`: its local run queue, its LIFO slot and its parker. The core is
+//! moved in and out of the thread-local `Context` so that tasks woken *on* this worker (by a
+//! task it is polling, or by the driver while it parks) go straight into its own queue
+//! without locks.
+//!
+//! # Finding work
+//! 1. Every `global_queue_interval` ticks the injector is checked first, so remote tasks are
+//!    never starved by a busy local queue.
+//! 2. Otherwise the LIFO slot (the task woken last — usually the other end of a message just
+//!    sent), then the local queue, then a batch from the injector.
+//! 3. Then steal half of another worker's queue (while "searching", see `idle.rs`).
+//! 4. Then park: on the driver (`epoll_wait`) if no other worker holds it, else on a condvar.
+//!
+//! A task taken from the LIFO slot runs right after the task that woke it. At most
+//! `MAX_LIFO_POLLS_PER_TICK` LIFO tasks run in a row; then the LIFO task goes to the back of
+//! the queue, so two tasks pinging each other cannot starve the rest.
+//!
+//! Every `event_interval` ticks a busy worker polls the driver without blocking, so I/O is
+//! never starved by a busy runtime.
+//!
+//! # Shutdown
+//! 1. `Handle::shutdown` closes the injector (the shutdown flag) and unparks every worker.
+//! 2. Each worker sees the flag at its next maintenance or park, drops the tasks still in its
+//!    queues (only references: the futures are still owned by the owned-tasks list) and hands
+//!    its core back.
+//! 3. The thread dropping the runtime waits for the cores (up to the timeout), closes the
+//!    owned-tasks list and cancels every task — so every future is dropped exactly once, and
+//!    the fds they own are closed — drains the injector and shuts the reactor down.
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::idle::Idle;
+use super::park::{DriverShared, Parker, Unparker};
+use super::queue::{self, LOCAL_QUEUE_CAPACITY};
+use crate::reactor;
+use crate::scheduler::inject::Inject;
+use crate::task::{Notified, OwnedTasks, Schedule, Task};
+
+/// LIFO tasks run in a row before the slot's task is sent to the back of the queue.
+const MAX_LIFO_POLLS_PER_TICK: usize = 3;
+
+/// Tuning knobs, fixed at build time of the runtime.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) global_queue_interval: u32,
+    pub(crate) event_interval: u32,
+    pub(crate) lifo_enabled: bool,
+}
+
+/// The scheduler handle tasks hold (as `Arc<Handle>`).
+pub(crate) struct Handle {
+    pub(super) shared: Shared,
+    pub(crate) driver: reactor::Handle,
+}
+
+pub(super) struct Shared {
+    remotes: Box<[Remote]>,
+    pub(super) inject: Inject<Arc<Handle>>,
+    idle: Idle,
+    pub(super) owned: OwnedTasks<Arc<Handle>>,
+    shutdown_cores: Mutex<Vec<Box<Core>>>,
+    shutdown_cv: Condvar,
+    config: Config,
+}
+
+struct Remote {
+    steal: queue::Steal<Arc<Handle>>,
+    unpark: Unparker,
+}
+
+/// A worker's private state.
+pub(crate) struct Core {
+    index: usize,
+    tick: u32,
+    lifo_slot: Option<Notified<Arc<Handle>>>,
+    run_queue: queue::Local<Arc<Handle>>,
+    is_searching: bool,
+    is_shutdown: bool,
+    park: Option<Parker>,
+    rand: FastRand,
+}
+
+/// The thread-local state of a worker thread.
+struct Context {
+    handle: Arc<Handle>,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const Context> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with this thread's worker context, if it is a worker thread.
+fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    let ptr = CURRENT.with(|c| c.get());
+    // SAFETY: CURRENT is set only by `run` to a `Context` on its own stack frame, and reset
+    // before that frame returns; only this thread reads it.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// Builds the handle and the cores (one per worker); the caller starts the threads.
+pub(crate) fn create(
+    num_workers: usize,
+    driver: reactor::Driver,
+    config: Config,
+) -> (Arc<Handle>, Vec<Box<Core>>) {
+    let driver_handle = driver.handle();
+    let driver_shared = Arc::new(DriverShared::new(driver));
+    let mut cores = Vec::with_capacity(num_workers);
+    let mut remotes = Vec::with_capacity(num_workers);
+    for index in 0..num_workers {
+        let (steal, run_queue) = queue::local();
+        let park = Parker::new(driver_shared.clone());
+        remotes.push(Remote {
+            steal,
+            unpark: park.unparker(),
+        });
+        cores.push(Box::new(Core {
+            index,
+            tick: 0,
+            lifo_slot: None,
+            run_queue,
+            is_searching: false,
+            is_shutdown: false,
+            park: Some(park),
+            rand: FastRand::new(index as u64 + 1),
+        }));
+    }
+    let handle = Arc::new(Handle {
+        shared: Shared {
+            remotes: remotes.into_boxed_slice(),
+            inject: Inject::new(),
+            idle: Idle::new(num_workers),
+            owned: OwnedTasks::new(num_workers * 4),
+            shutdown_cores: Mutex::new(Vec::new()),
+            shutdown_cv: Condvar::new(),
+            config,
+        },
+        driver: driver_handle,
+    });
+    (handle, cores)
+}
+
+/// The body of a worker thread.
+pub(crate) fn run(core: Box<Core>, handle: Arc<Handle>) {
+    let cx = Context {
+        handle: handle.clone(),
+        core: RefCell::new(None),
+    };
+    struct Reset(*const Context);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let prev = CURRENT.with(|c| c.replace(&cx as *const Context));
+    let _reset = Reset(prev);
+    let core = cx.run(core);
+    handle.shared.return_core(core);
+}
+
+impl Context {
+    fn run(&self, mut core: Box<Core>) -> Box<Core> {
+        while !core.is_shutdown {
+            core.tick = core.tick.wrapping_add(1);
+            core = self.maintenance(core);
+            if core.is_shutdown {
+                break;
+            }
+            if let Some(task) = core.next_task(&self.handle) {
+                core = self.run_task(task, core);
+                continue;
+            }
+            if let Some(task) = core.steal_work(&self.handle) {
+                core = self.run_task(task, core);
+                continue;
+            }
+            core = self.park(core);
+        }
+        core.pre_shutdown(&self.handle);
+        core
+    }
+
+    fn run_task(&self, task: Notified<Arc<Handle>>, mut core: Box<Core>) -> Box<Core> {
+        core.transition_from_searching(&self.handle);
+        *self.core.borrow_mut() = Some(core);
+        task.run();
+        let mut lifo_polls = 0;
+        loop {
+            let mut core = self
+                .core
+                .borrow_mut()
+                .take()
+                .expect("worker core missing after a poll");
+            let Some(task) = core.lifo_slot.take() else {
+                return core;
+            };
+            if lifo_polls >= MAX_LIFO_POLLS_PER_TICK {
+                // Fairness: the LIFO chain has had its turn.
+                core.run_queue.push_back(task, &self.handle.shared.inject);
+                if core.park.is_some() {
+                    self.handle.notify_parked();
+                }
+                return core;
+            }
+            lifo_polls += 1;
+            *self.core.borrow_mut() = Some(core);
+            task.run();
+        }
+    }
+
+    fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
+        let interval = self.handle.shared.config.event_interval.max(1);
+        if core.tick % interval == 0 {
+            // Poll I/O without blocking so that a busy runtime still sees new events.
+            let mut park = core.park.take().expect("worker parker missing");
+            *self.core.borrow_mut() = Some(core);
+            park.poll_driver();
+            core = self
+                .core
+                .borrow_mut()
+                .take()
+                .expect("worker core missing after polling the driver");
+            core.park = Some(park);
+            if core.should_notify_others() {
+                self.handle.notify_parked();
+            }
+            core.is_shutdown = self.handle.shared.inject.is_closed();
+        }
+        core
+    }
+
+    fn park(&self, mut core: Box<Core>) -> Box<Core> {
+        core.is_shutdown = self.handle.shared.inject.is_closed();
+        if core.is_shutdown {
+            return core;
+        }
+        if core.transition_to_parked(&self.handle) {
+            while !core.is_shutdown {
+                core = self.park_internal(core);
+                core.is_shutdown = self.handle.shared.inject.is_closed();
+                if core.transition_from_parked(&self.handle) {
+                    break;
+                }
+            }
+        }
+        core
+    }
+
+    fn park_internal(&self, mut core: Box<Core>) -> Box<Core> {
+        let mut park = core.park.take().expect("worker parker missing");
+        // The core goes back into the context so that tasks the driver wakes land in our
+        // local queue.
+        *self.core.borrow_mut() = Some(core);
+        park.park();
+        let mut core = self
+            .core
+            .borrow_mut()
+            .take()
+            .expect("worker core missing after park");
+        core.park = Some(park);
+        if core.should_notify_others() {
+            self.handle.notify_parked();
+        }
+        core
+    }
+}
+
+impl Core {
+    fn next_task(&mut self, handle: &Handle) -> Option<Notified<Arc<Handle>>> {
+        let interval = handle.shared.config.global_queue_interval.max(1);
+        if self.tick % interval == 0 {
+            return handle
+                .shared
+                .inject
+                .pop()
+                .or_else(|| self.next_local_task());
+        }
+        if let Some(task) = self.next_local_task() {
+            return Some(task);
+        }
+        let inject = &handle.shared.inject;
+        if inject.is_empty() {
+            return None;
+        }
+        // Take a fair share of the injector in one lock acquisition.
+        let cap = self
+            .run_queue
+            .remaining_slots()
+            .min(LOCAL_QUEUE_CAPACITY / 2)
+            .max(1);
+        let n = (inject.len() / handle.shared.remotes.len() + 1).min(cap);
+        let run_queue = &self.run_queue;
+        inject.pop_n(n, |rest| run_queue.push_back_batch(rest, inject))
+    }
+
+    fn next_local_task(&mut self) -> Option<Notified<Arc<Handle>>> {
+        self.lifo_slot.take().or_else(|| self.run_queue.pop())
+    }
+
+    fn steal_work(&mut self, handle: &Handle) -> Option<Notified<Arc<Handle>>> {
+        if !self.transition_to_searching(handle) {
+            return None;
+        }
+        let remotes = &handle.shared.remotes;
+        let n = remotes.len();
+        let start = self.rand.next_n(n as u32) as usize;
+        for i in 0..n {
+            let i = (start + i) % n;
+            if i == self.index {
+                continue;
+            }
+            if let Some(task) = remotes[i].steal.steal_into(&self.run_queue) {
+                return Some(task);
+            }
+        }
+        handle.shared.inject.pop()
+    }
+
+    fn transition_to_searching(&mut self, handle: &Handle) -> bool {
+        if !self.is_searching {
+            self.is_searching = handle.shared.idle.transition_worker_to_searching();
+        }
+        self.is_searching
+    }
+
+    fn transition_from_searching(&mut self, handle: &Handle) {
+        if !self.is_searching {
+            return;
+        }
+        self.is_searching = false;
+        if handle.shared.idle.transition_worker_from_searching() {
+            // We were the last searcher: make sure someone keeps looking for the rest.
+            handle.notify_parked();
+        }
+    }
+
+    fn has_tasks(&self) -> bool {
+        self.lifo_slot.is_some() || self.run_queue.has_tasks()
+    }
+
+    fn should_notify_others(&self) -> bool {
+        // A searching worker will wake the next one when it finds work.
+        !self.is_searching && usize::from(self.lifo_slot.is_some()) + self.run_queue.len() > 1
+    }
+
+    fn transition_to_parked(&mut self, handle: &Handle) -> bool {
+        if self.has_tasks() {
+            return false;
+        }
+        let was_last = handle
+            .shared
+            .idle
+            .transition_worker_to_parked(self.index, self.is_searching);
+        self.is_searching = false;
+        if was_last {
+            handle.notify_if_work_pending();
+        }
+        true
+    }
+
+    fn transition_from_parked(&mut self, handle: &Handle) -> bool {
+        if self.has_tasks() {
+            // The driver gave us work while we slept.
+            self.is_searching = !handle.shared.idle.unpark_worker_by_id(self.index);
+            return true;
+        }
+        if handle.shared.idle.is_parked(self.index) {
+            return false; // spurious
+        }
+        // Someone picked us through `worker_to_notify`, which counted us as searching.
+        self.is_searching = true;
+        true
+    }
+
+    fn pre_shutdown(&mut self, handle: &Handle) {
+        if self.is_searching {
+            self.is_searching = false;
+            let _ = handle.shared.idle.transition_worker_from_searching();
+        }
+        // Only references: the owned-tasks list still owns every future.
+        drop(self.lifo_slot.take());
+        while let Some(task) = self.run_queue.pop() {
+            drop(task);
+        }
+    }
+}
+
+impl Handle {
+    /// Schedules a task from wherever the caller is.
+    fn schedule_task(self: &Arc<Self>, task: Notified<Arc<Handle>>, is_yield: bool) {
+        let remote = with_current(|cx| {
+            let Some(cx) = cx else {
+                return Some(task);
+            };
+            if !Arc::ptr_eq(&cx.handle, self) {
+                return Some(task);
+            }
+            let mut slot = cx.core.borrow_mut();
+            match slot.as_mut() {
+                Some(core) => {
+                    // `cx.handle` (not `self`, which lives in the task) is used from here on.
+                    cx.handle.schedule_local(core, task, is_yield);
+                    None
+                }
+                None => Some(task),
+            }
+        });
+        if let Some(task) = remote {
+            // Remote: keep the scheduler alive on our own stack, since `self` lives inside the
+            // task and the task may be freed by a worker as soon as it is pushed.
+            let this = self.clone();
+            this.shared.inject.push(task);
+            this.notify_parked();
+        }
+    }
+
+    fn schedule_local(&self, core: &mut Core, task: Notified<Arc<Handle>>, is_yield: bool) {
+        let should_notify = if is_yield || !self.shared.config.lifo_enabled {
+            core.run_queue.push_back(task, &self.shared.inject);
+            true
+        } else {
+            match core.lifo_slot.replace(task) {
+                Some(prev) => {
+                    core.run_queue.push_back(prev, &self.shared.inject);
+                    true
+                }
+                None => false,
+            }
+        };
+        // While parked on the driver (`park` is taken), the decision waits until after the
+        // driver returns: one wake-up for the whole batch.
+        if should_notify && core.park.is_some() {
+            self.notify_parked();
+        }
+    }
+
+    /// Wakes one sleeping worker if none is searching.
+    pub(super) fn notify_parked(&self) {
+        if let Some(index) = self.shared.idle.worker_to_notify() {
+            self.shared.remotes[index].unpark.unpark();
+        }
+    }
+
+    fn notify_if_work_pending(&self) {
+        for remote in self.shared.remotes.iter() {
+            if !remote.steal.is_empty() {
+                self.notify_parked();
+                return;
+            }
+        }
+        if !self.shared.inject.is_empty() {
+            self.notify_parked();
+        }
+    }
+
+    /// Spawns a future on this scheduler.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> crate::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = self.shared.owned.bind(future, self.clone());
+        if let Some(notified) = notified {
+            self.schedule_task(notified, false);
+        }
+        join
+    }
+
+    /// Starts shutdown: closes the injector and wakes every worker. Returns false if shutdown
+    /// had already begun.
+    pub(crate) fn shutdown(&self) -> bool {
+        if !self.shared.inject.close() {
+            return false;
+        }
+        for remote in self.shared.remotes.iter() {
+            remote.unpark.unpark();
+        }
+        true
+    }
+
+    /// Whether this thread is one of this runtime's workers.
+    pub(crate) fn is_current_worker(self: &Arc<Self>) -> bool {
+        with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.handle, self)))
+    }
+
+    /// Finishes shutdown once the workers stopped (or `timeout` passed): cancels every task,
+    /// drains the queues and shuts the reactor down. Returns true if every worker stopped.
+    pub(crate) fn finish_shutdown(&self, timeout: Option<Duration>) -> bool {
+        let n = self.shared.remotes.len();
+        let deadline = timeout.map(|t| Instant::now().checked_add(t));
+        let cores = {
+            let mut cores = crate::loom::lock(&self.shared.shutdown_cores);
+            while cores.len() < n {
+                match deadline {
+                    None => {
+                        cores = self
+                            .shared
+                            .shutdown_cv
+                            .wait(cores)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    }
+                    Some(None) => {
+                        // A timeout too far to represent: wait without one.
+                        cores = self
+                            .shared
+                            .shutdown_cv
+                            .wait(cores)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    }
+                    Some(Some(deadline)) => {
+                        let now = Instant::now();
+                        if now >= deadline {
+                            break;
+                        }
+                        cores = self
+                            .shared
+                            .shutdown_cv
+                            .wait_timeout(cores, deadline - now)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .0;
+                    }
+                }
+            }
+            std::mem::take(&mut *cores)
+        };
+        let all_stopped = cores.len() == n;
+        self.shared.owned.close_and_shutdown_all();
+        drop(self.shared.inject.drain());
+        drop(cores);
+        self.driver.shutdown();
+        all_stopped
+    }
+
+    /// Number of live tasks.
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+
+    /// Number of workers.
+    pub(crate) fn num_workers(&self) -> usize {
+        self.shared.remotes.len()
+    }
+}
+
+impl Shared {
+    fn return_core(&self, core: Box<Core>) {
+        let mut cores = crate::loom::lock(&self.shutdown_cores);
+        cores.push(core);
+        self.shutdown_cv.notify_all();
+    }
+}
+
+impl Schedule for Arc<Handle> {
+    fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+        self.shared.owned.remove(task)
+    }
+
+    fn schedule(&self, task: Notified<Self>) {
+        self.schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified<Self>) {
+        self.schedule_task(task, true);
+    }
+}
+
+/// A small xorshift generator for picking a steal victim.
+struct FastRand {
+    state: u64,
+}
+
+impl FastRand {
+    fn new(seed: u64) -> FastRand {
+        FastRand {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        }
+    }
+
+    fn next_n(&mut self, n: u32) -> u32 {
+        let mut x = self.state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state = x;
+        ((x >> 32).wrapping_mul(u64::from(n)) >> 32) as u32
+    }
+}
+
+impl Handle {
+    /// Cleans up after `Builder::build` failed to start every worker (those started were
+    /// joined already).
+    pub(crate) fn shared_shutdown_after_failed_start(&self) {
+        self.shared.owned.close_and_shutdown_all();
+        drop(self.shared.inject.drain());
+        drop(std::mem::take(
+            &mut *crate::loom::lock(&self.shared.shutdown_cores),
+        ));
+        self.driver.shutdown();
+    }
+}

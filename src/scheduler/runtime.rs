@@ -1,0 +1,269 @@
+//! `Runtime` and `Handle`: the public face of the scheduler.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::thread::JoinHandle as ThreadHandle;
+use std::time::Duration;
+
+use super::{context, park_thread, Builder, Scheduler};
+use crate::reactor;
+use crate::task::JoinHandle;
+
+/// The rawrt runtime: worker threads, their run queues, and the I/O reactor.
+///
+/// Dropping it shuts it down: workers stop after their current poll, every task still alive
+/// is cancelled (its future dropped exactly once, so the sockets it owns are closed), and the
+/// reactor is closed. [`shutdown_timeout`](Self::shutdown_timeout) bounds how long the drop
+/// waits for a worker stuck in a task that does not yield. Several runtimes can live in one
+/// process; they share nothing.
+///
+/// ```
+/// let rt = rawrt::Runtime::new().unwrap();
+/// let handle = rt.spawn(async { "hello from a worker" });
+/// assert_eq!(rt.block_on(handle).unwrap(), "hello from a worker");
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Vec<ThreadHandle<()>>,
+}
+
+/// A cloneable, `Send` reference to a runtime, for spawning and entering it from anywhere.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: Scheduler,
+}
+
+/// The runtime is current on this thread until this guard drops (see [`Handle::enter`]).
+pub struct EnterGuard {
+    _current: context::SetCurrentGuard,
+}
+
+/// The error of [`Handle::try_current`] outside a runtime.
+#[derive(Debug)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no rawrt runtime is running on this thread (not a worker, not inside block_on or Handle::enter)")
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings (one worker per available CPU).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    pub(crate) fn from_parts(handle: Handle, threads: Vec<ThreadHandle<()>>) -> Runtime {
+        Runtime { handle, threads }
+    }
+
+    /// Runs `future` on the current thread until it completes, with this runtime current
+    /// (so `rawrt::spawn` and rawrt's I/O types work inside it). Spawned tasks run on the
+    /// workers.
+    ///
+    /// # Panics
+    /// When called from inside a runtime (a worker thread or another `block_on`): blocking
+    /// there would deadlock the runtime.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// This runtime's handle.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this runtime current on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        self.handle.enter()
+    }
+
+    /// Shuts down, waiting at most `timeout` for workers busy in a task that does not yield.
+    /// Tasks are cancelled either way; a worker still stuck after the timeout is detached and
+    /// cancels its task when that poll returns.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    /// Shuts down without waiting for busy workers.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        let threads = std::mem::take(&mut self.threads);
+        match &self.handle.inner {
+            Scheduler::MultiThread(h) => {
+                if !h.shutdown() {
+                    return;
+                }
+                // Dropped on one of its own workers: that worker cannot stop while we wait
+                // for it, so do not wait for anyone.
+                let timeout = if h.is_current_worker() {
+                    Some(Duration::ZERO)
+                } else {
+                    timeout
+                };
+                if h.finish_shutdown(timeout) {
+                    let me = std::thread::current().id();
+                    for t in threads {
+                        if t.thread().id() != me {
+                            let _ = t.join();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.threads.len())
+            .finish()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime current on this thread.
+    ///
+    /// # Panics
+    /// Outside a runtime; see [`try_current`](Self::try_current).
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The handle of the runtime current on this thread, if any.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::try_current().ok_or(TryCurrentError(()))
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.inner {
+            Scheduler::MultiThread(h) => h.spawn(future),
+        }
+    }
+
+    /// Runs `future` on the current thread with this runtime current; see
+    /// [`Runtime::block_on`].
+    ///
+    /// # Panics
+    /// When called from inside a runtime.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let Some(_entered) = context::enter_runtime() else {
+            panic!(
+                "rawrt: cannot block_on inside a runtime (a worker thread or another block_on): \
+                 it would block the thread that drives tasks; use .await instead"
+            );
+        };
+        let _current = context::set_current(self.clone());
+        park_thread::block_on(future)
+    }
+
+    /// Makes this runtime current on this thread until the guard drops, so that
+    /// `rawrt::spawn` and I/O constructors work outside `block_on`.
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard {
+            _current: context::set_current(self.clone()),
+        }
+    }
+
+    /// Number of tasks spawned and not yet finished.
+    pub fn num_alive_tasks(&self) -> usize {
+        match &self.inner {
+            Scheduler::MultiThread(h) => h.num_alive_tasks(),
+        }
+    }
+
+    /// Number of worker threads.
+    pub fn num_workers(&self) -> usize {
+        match &self.inner {
+            Scheduler::MultiThread(h) => h.num_workers(),
+        }
+    }
+
+    /// Number of I/O resources registered with this runtime's reactor.
+    pub fn num_io_registrations(&self) -> usize {
+        self.reactor().num_registered()
+    }
+
+    pub(crate) fn reactor(&self) -> &reactor::Handle {
+        match &self.inner {
+            Scheduler::MultiThread(h) => &h.driver,
+        }
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.num_workers())
+            .finish()
+    }
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}
+
+/// Spawns a task on the current runtime.
+///
+/// # Panics
+/// Outside a runtime (not on a worker, not inside `block_on` or `Handle::enter`), with a
+/// message saying so. Use [`Handle::spawn`] to spawn from anywhere.
+///
+/// ```
+/// let rt = rawrt::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let a = rawrt::spawn(async { 1 });
+///     let b = rawrt::spawn(async { 2 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::try_current() {
+        Some(h) => h.spawn(future),
+        None => panic!(
+            "rawrt::spawn called outside of a rawrt runtime: call it from a task, inside \
+             Runtime::block_on or Handle::enter, or use Handle::spawn"
+        ),
+    }
+}
