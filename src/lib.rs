@@ -59,3 +59,8 @@ pub use task::JoinHandle;
 pub mod runtime {
     pub use crate::scheduler::{Builder, EnterGuard, Handle, Runtime, TryCurrentError};
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

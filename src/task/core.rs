@@ -144,6 +144,7 @@ impl Trailer {
     pub(crate) unsafe fn wake_join(&self) {
         // SAFETY: shared read access is the caller's contract.
         self.waker.with(|ptr| {
+            // SAFETY: shared read access is the caller's contract.
             if let Some(w) = unsafe { &*ptr }.as_ref() {
                 w.wake_by_ref();
             }
@@ -161,6 +162,7 @@ impl<F: Future> CoreStage<F> {
             // SAFETY: the caller owns the stage (RUNNING); the future is never moved out of the
             // allocation while in `Running`, so pinning it here is sound.
             match unsafe { &mut *ptr } {
+                // SAFETY: see above: the future stays at this address until dropped in place.
                 Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(cx),
                 _ => unreachable!("task polled in a stage other than Running"),
             }

@@ -1,4 +1,7 @@
 //! The multi-thread worker loop.
+
+// Cores are boxed so moving one in and out of the thread-local context copies a pointer.
+#![allow(clippy::vec_box)]
 //!
 //! Each worker owns a `Core`: its local run queue, its LIFO slot and its parker. The core is
 //! moved in and out of the thread-local `Context` so that tasks woken *on* this worker (by a
@@ -292,8 +295,7 @@ impl Core {
         let cap = self
             .run_queue
             .remaining_slots()
-            .min(LOCAL_QUEUE_CAPACITY / 2)
-            .max(1);
+            .clamp(1, LOCAL_QUEUE_CAPACITY / 2);
         let n = (inject.len() / handle.shared.remotes.len() + 1).min(cap);
         let run_queue = &self.run_queue;
         inject.pop_n(n, |rest| run_queue.push_back_batch(rest, inject))
