@@ -45,12 +45,12 @@
 
 pub(crate) mod loom;
 
-mod reactor;
-pub mod task;
-mod scheduler;
-pub mod net;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+pub mod net;
+mod reactor;
+mod scheduler;
+pub mod task;
 
 pub use scheduler::{spawn, Builder, EnterGuard, Handle, Runtime, TryCurrentError};
 pub use task::JoinHandle;

@@ -55,7 +55,10 @@ impl TcpStream {
             }
         }
         Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "could not resolve to any address")
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any address",
+            )
         }))
     }
 
@@ -173,8 +176,9 @@ impl TcpStream {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.io
-            .poll_stream(cx, Direction::Write, buf.len(), |fd| socket::send(fd.as_fd(), buf))
+        self.io.poll_stream(cx, Direction::Write, buf.len(), |fd| {
+            socket::send(fd.as_fd(), buf)
+        })
     }
 
     /// Polls a vectored write (`sendmsg`).
@@ -249,4 +253,3 @@ impl fmt::Debug for TcpStream {
             .finish()
     }
 }
-

@@ -48,12 +48,27 @@ struct Slot {
     io: Option<Arc<ScheduledIo>>,
 }
 
+impl Registry {
+    /// The live resource for `token`, if the slot still holds the generation it names.
+    fn lookup(&self, token: u64) -> Option<&Arc<ScheduledIo>> {
+        let slot = self.slots.get(token as u32 as usize)?;
+        if slot.generation != (token >> 32) as u32 {
+            return None;
+        }
+        slot.io.as_ref()
+    }
+}
+
 impl Driver {
     /// A new epoll instance with its wake-up eventfd registered.
     pub(crate) fn new(max_events: usize) -> io::Result<Driver> {
         let epoll = Epoll::new()?;
         let waker = EventFd::new()?;
-        epoll.add(waker.as_fd(), WAKE_TOKEN, Interest::READABLE | Interest::EDGE)?;
+        epoll.add(
+            waker.as_fd(),
+            WAKE_TOKEN,
+            Interest::READABLE | Interest::EDGE,
+        )?;
         Ok(Driver {
             events: Events::with_capacity(max_events.max(1)),
             inner: Arc::new(Inner {
@@ -100,15 +115,8 @@ impl Driver {
                     // Edge-triggered: each write is a new edge, nothing to read.
                     continue;
                 }
-                let index = token as u32 as usize;
-                let generation = (token >> 32) as u32;
-                let Some(slot) = registry.slots.get(index) else {
-                    continue;
-                };
-                if slot.generation != generation {
-                    continue; // stale: the slot was freed (and maybe reused) since
-                }
-                if let Some(io) = &slot.io {
+                // A stale token (slot freed, maybe reused since) finds nothing.
+                if let Some(io) = registry.lookup(token) {
                     io.set_readiness(Ready::from_event(ev), &mut self.wake);
                     dispatched += 1;
                 }
@@ -208,5 +216,98 @@ impl Handle {
     /// Number of registered resources.
     pub(crate) fn num_registered(&self) -> usize {
         crate::loom::lock(&self.inner.registry).live
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::reactor::Direction;
+    use rawrt_sys::socket;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake};
+
+    struct CountWaker(AtomicUsize);
+    impl Wake for CountWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn reused_slot_gets_a_new_generation_and_old_token_is_stale() {
+        let driver = Driver::new(8).unwrap();
+        let handle = driver.handle();
+        let (a, _pa) = socket::socketpair_stream().unwrap();
+        let (b, _pb) = socket::socketpair_stream().unwrap();
+        let (_io_a, token_a) = handle.register(a.as_fd()).unwrap();
+        handle.deregister(a.as_fd(), token_a).unwrap();
+        let (io_b, token_b) = handle.register(b.as_fd()).unwrap();
+        assert_eq!(token_a as u32, token_b as u32, "slot reused");
+        assert_ne!(token_a, token_b, "generation changed");
+        let reg = crate::loom::lock(&handle.inner.registry);
+        assert!(
+            reg.lookup(token_a).is_none(),
+            "stale token must not resolve"
+        );
+        assert!(Arc::ptr_eq(reg.lookup(token_b).unwrap(), &io_b));
+    }
+
+    #[test]
+    fn event_sets_readiness_wakes_reader_and_tick_guards_clearing() {
+        let mut driver = Driver::new(8).unwrap();
+        let handle = driver.handle();
+        let (a, peer) = socket::socketpair_stream().unwrap();
+        let (io, _token) = handle.register(a.as_fd()).unwrap();
+        // A fresh socket is writable: the first turn reports it.
+        assert_eq!(driver.park(Some(Duration::from_secs(5))), 1);
+
+        let counter = Arc::new(CountWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
+
+        socket::write(peer.as_fd(), b"x").unwrap();
+        assert_eq!(driver.park(Some(Duration::from_secs(5))), 1);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "reader woken once");
+        let Poll::Ready(Ok(ev)) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!("readable after the event");
+        };
+
+        // Another event arrives before the task clears: the old tick must not clear it.
+        socket::write(peer.as_fd(), b"y").unwrap();
+        assert_eq!(driver.park(Some(Duration::from_secs(5))), 1);
+        io.clear_readiness(ev);
+        assert!(
+            io.poll_ready(&mut cx, Direction::Read).is_ready(),
+            "newer event survives"
+        );
+
+        // Clearing under the current tick works.
+        let Poll::Ready(Ok(ev2)) = io.poll_ready(&mut cx, Direction::Read) else {
+            panic!("still readable");
+        };
+        io.clear_readiness(ev2);
+        assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
+    }
+
+    #[test]
+    fn shutdown_fails_waiters_and_new_registrations() {
+        let driver = Driver::new(8).unwrap();
+        let handle = driver.handle();
+        let (a, _peer) = socket::socketpair_stream().unwrap();
+        let (io, _token) = handle.register(a.as_fd()).unwrap();
+        let counter = Arc::new(CountWaker(AtomicUsize::new(0)));
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(io.poll_ready(&mut cx, Direction::Read).is_pending());
+        handle.shutdown();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(
+            io.poll_ready(&mut cx, Direction::Read),
+            Poll::Ready(Err(_))
+        ));
+        let (b, _pb) = socket::socketpair_stream().unwrap();
+        assert!(handle.register(b.as_fd()).is_err());
     }
 }

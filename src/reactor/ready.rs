@@ -49,8 +49,6 @@ impl Ready {
     pub(crate) fn intersects(self, other: Ready) -> bool {
         self.0 & other.0 != 0
     }
-
-
 }
 
 impl ops::BitOr for Ready {

@@ -102,7 +102,11 @@ impl<S: 'static> Inject<S> {
 
     /// Pops up to `n` tasks under one lock: the first is returned, the rest are given to
     /// `rest` (which must not push back into this injector).
-    pub(crate) fn pop_n(&self, n: usize, rest: impl FnOnce(&mut dyn Iterator<Item = Notified<S>>)) -> Option<Notified<S>> {
+    pub(crate) fn pop_n(
+        &self,
+        n: usize,
+        rest: impl FnOnce(&mut dyn Iterator<Item = Notified<S>>),
+    ) -> Option<Notified<S>> {
         if self.is_empty() || n == 0 {
             return None;
         }

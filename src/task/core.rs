@@ -124,7 +124,9 @@ impl Trailer {
     /// The caller has exclusive access to the slot per the `JOIN_WAKER` protocol.
     pub(crate) unsafe fn set_waker(&self, waker: Option<Waker>) {
         // SAFETY: exclusive access is the caller's contract.
-        let old = self.waker.with_mut(|ptr| unsafe { std::mem::replace(&mut *ptr, waker) });
+        let old = self
+            .waker
+            .with_mut(|ptr| unsafe { std::mem::replace(&mut *ptr, waker) });
         drop(old);
     }
 
@@ -134,7 +136,11 @@ impl Trailer {
     /// The caller may read the slot per the `JOIN_WAKER` protocol.
     pub(crate) unsafe fn will_wake(&self, waker: &Waker) -> bool {
         // SAFETY: shared read access is the caller's contract.
-        self.waker.with(|ptr| unsafe { &*ptr }.as_ref().is_some_and(|w| w.will_wake(waker)))
+        self.waker.with(|ptr| {
+            unsafe { &*ptr }
+                .as_ref()
+                .is_some_and(|w| w.will_wake(waker))
+        })
     }
 
     /// Wakes the stored join waker, if any, without consuming it.

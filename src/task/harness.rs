@@ -150,11 +150,7 @@ impl<F: Future, S: Schedule> Harness<F, S> {
 ///
 /// # Safety
 /// The caller owns the stage (RUNNING).
-unsafe fn poll_future<F: Future>(
-    stage: &CoreStage<F>,
-    id: Id,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
+unsafe fn poll_future<F: Future>(stage: &CoreStage<F>, id: Id, cx: &mut Context<'_>) -> Poll<()> {
     // SAFETY: the caller owns the stage.
     let res = panic::catch_unwind(AssertUnwindSafe(|| unsafe { stage.poll(cx) }));
     let output = match res {
@@ -181,7 +177,9 @@ unsafe fn poll_future<F: Future>(
 /// The caller owns the stage (RUNNING).
 unsafe fn cancel_task<F: Future>(stage: &CoreStage<F>, id: Id) {
     // SAFETY: the caller owns the stage.
-    let res = panic::catch_unwind(AssertUnwindSafe(|| unsafe { stage.drop_future_or_output() }));
+    let res = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+        stage.drop_future_or_output()
+    }));
     let err = match res {
         Ok(()) => JoinError::cancelled(id),
         Err(payload) => JoinError::panic(id, payload),
@@ -246,7 +244,11 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     unsafe { Harness::<F, S>::from_raw(ptr) }.dealloc()
 }
 
-unsafe fn try_read_output<F: Future, S: Schedule>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+unsafe fn try_read_output<F: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
     // SAFETY: called by the JoinHandle, which holds a reference.
     let harness = unsafe { Harness::<F, S>::from_raw(ptr) };
     if can_read_output(harness.state(), harness.trailer(), waker) {

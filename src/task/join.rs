@@ -72,8 +72,10 @@ impl<T> Future for JoinHandle<T> {
         let mut ret: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `T` is the task's output type (fixed at spawn) and we are its JoinHandle.
         unsafe {
-            self.raw
-                .try_read_output(&mut ret as *mut Poll<Result<T, JoinError>> as *mut (), cx.waker())
+            self.raw.try_read_output(
+                &mut ret as *mut Poll<Result<T, JoinError>> as *mut (),
+                cx.waker(),
+            )
         };
         ret
     }

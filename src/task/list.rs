@@ -56,7 +56,11 @@ impl<S: Schedule> OwnedTasks<S> {
 
     /// Creates a task and inserts it. Returns the `Notified` to schedule, or `None` when the
     /// runtime is shutting down (the task was cancelled at once; the handle reports that).
-    pub(crate) fn bind<F>(&self, future: F, scheduler: S) -> (JoinHandle<F::Output>, Option<Notified<S>>)
+    pub(crate) fn bind<F>(
+        &self,
+        future: F,
+        scheduler: S,
+    ) -> (JoinHandle<F::Output>, Option<Notified<S>>)
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -72,7 +76,7 @@ impl<S: Schedule> OwnedTasks<S> {
         }
         let ptr = task.header_ptr();
         std::mem::forget(task); // the list keeps the reference
-        // SAFETY: we hold the shard lock, which guards the links of every task in it.
+                                // SAFETY: we hold the shard lock, which guards the links of every task in it.
         unsafe {
             (*ptr.as_ref().owned.with_mut(|p| p)).prev = None;
             (*ptr.as_ref().owned.with_mut(|p| p)).next = shard.head;

@@ -145,7 +145,9 @@ impl State {
     ) -> Result<Snapshot, Snapshot> {
         let mut curr = self.load();
         loop {
-            let Some(next) = f(curr) else { return Err(curr) };
+            let Some(next) = f(curr) else {
+                return Err(curr);
+            };
             match self.val.compare_exchange(curr.0, next.0, AcqRel, Acquire) {
                 Ok(_) => return Ok(next),
                 Err(actual) => curr = Snapshot(actual),
@@ -570,7 +572,10 @@ mod tests {
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
         assert!(s.transition_to_notified_and_cancel());
-        assert!(!s.transition_to_notified_and_cancel(), "second abort is a no-op");
+        assert!(
+            !s.transition_to_notified_and_cancel(),
+            "second abort is a no-op"
+        );
         assert_eq!(s.transition_to_running(), TransitionToRunning::Cancelled);
     }
 

@@ -149,7 +149,11 @@ impl<S: 'static> Local<S> {
     }
 
     /// Pushes a batch (used when pulling from the injector); the caller checked that it fits.
-    pub(crate) fn push_back_batch(&self, tasks: impl Iterator<Item = Notified<S>>, inject: &Inject<S>) {
+    pub(crate) fn push_back_batch(
+        &self,
+        tasks: impl Iterator<Item = Notified<S>>,
+        inject: &Inject<S>,
+    ) {
         for task in tasks {
             self.push_back(task, inject);
         }
@@ -297,12 +301,154 @@ impl<S: 'static> Steal<S> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::task::{OwnedTasks, Schedule, Task};
 
-    // Queue mechanics are exercised with real tasks in the integration tests and under loom;
-    // these check the cursor arithmetic.
+    /// A scheduler that never runs anything: tasks only travel through queues here.
+    struct Parked {
+        owned: OwnedTasks<std::sync::Arc<Parked>>,
+    }
+
+    impl Schedule for std::sync::Arc<Parked> {
+        fn release(&self, task: &Task<Self>) -> Option<Task<Self>> {
+            self.owned.remove(task)
+        }
+        fn schedule(&self, task: Notified<Self>) {
+            drop(task);
+        }
+    }
+
+    fn tasks(
+        n: usize,
+    ) -> (
+        std::sync::Arc<Parked>,
+        Vec<Notified<std::sync::Arc<Parked>>>,
+    ) {
+        let s = std::sync::Arc::new(Parked {
+            owned: OwnedTasks::new(1),
+        });
+        let v = (0..n)
+            .map(|_| s.owned.bind(async {}, s.clone()).1.unwrap())
+            .collect();
+        (s, v)
+    }
+
+    fn ids<S>(v: &[Notified<S>]) -> Vec<u64> {
+        v.iter().map(|t| t.id().0).collect()
+    }
+
     #[test]
     fn pack_roundtrip() {
         assert_eq!(unpack(pack(7, 9)), (7, 9));
         assert_eq!(unpack(pack(u32::MAX, 0)), (u32::MAX, 0));
+    }
+
+    #[test]
+    fn push_pop_is_fifo() {
+        let inject = Inject::new();
+        let (_steal, local) = local();
+        let (sched, ts) = tasks(10);
+        let expect = ids(&ts);
+        for t in ts {
+            local.push_back(t, &inject);
+        }
+        assert_eq!(local.len(), 10);
+        let got: Vec<_> = std::iter::from_fn(|| local.pop()).collect();
+        assert_eq!(ids(&got), expect);
+        assert!(inject.is_empty());
+        drop(got);
+        sched.owned.close_and_shutdown_all();
+    }
+
+    #[test]
+    fn overflow_moves_half_plus_one_to_the_injector() {
+        let inject = Inject::new();
+        let (_steal, local) = local();
+        let (sched, ts) = tasks(LOCAL_QUEUE_CAPACITY + 1);
+        let expect = ids(&ts);
+        for t in ts {
+            local.push_back(t, &inject);
+        }
+        assert_eq!(local.len(), LOCAL_QUEUE_CAPACITY / 2);
+        assert_eq!(inject.len(), LOCAL_QUEUE_CAPACITY / 2 + 1);
+        // The oldest half went to the injector, in order, then the new task.
+        let injected: Vec<_> = std::iter::from_fn(|| inject.pop()).collect();
+        let mut want: Vec<u64> = expect[..LOCAL_QUEUE_CAPACITY / 2].to_vec();
+        want.push(expect[LOCAL_QUEUE_CAPACITY]);
+        assert_eq!(ids(&injected), want);
+        let local_rest: Vec<_> = std::iter::from_fn(|| local.pop()).collect();
+        assert_eq!(
+            ids(&local_rest),
+            expect[LOCAL_QUEUE_CAPACITY / 2..LOCAL_QUEUE_CAPACITY].to_vec()
+        );
+        drop((injected, local_rest));
+        sched.owned.close_and_shutdown_all();
+    }
+
+    #[test]
+    fn steal_takes_half_rounded_up_oldest_first() {
+        let inject = Inject::new();
+        let (steal, victim) = local();
+        let (_s2, thief) = local();
+        let (sched, ts) = tasks(7);
+        let expect = ids(&ts);
+        for t in ts {
+            victim.push_back(t, &inject);
+        }
+        let first = steal.steal_into(&thief).expect("stole");
+        // 4 stolen: 3 queued in the thief, the newest of them returned to run.
+        assert_eq!(first.id().0, expect[3]);
+        assert_eq!(thief.len(), 3);
+        assert_eq!(victim.len(), 3);
+        let thief_rest: Vec<_> = std::iter::from_fn(|| thief.pop()).collect();
+        assert_eq!(ids(&thief_rest), expect[..3].to_vec());
+        let victim_rest: Vec<_> = std::iter::from_fn(|| victim.pop()).collect();
+        assert_eq!(ids(&victim_rest), expect[4..].to_vec());
+        assert!(steal.steal_into(&thief).is_none(), "nothing left to steal");
+        drop((first, thief_rest, victim_rest));
+        sched.owned.close_and_shutdown_all();
+    }
+
+    #[test]
+    fn concurrent_steals_lose_and_duplicate_nothing() {
+        use std::collections::HashSet;
+        let inject = Inject::new();
+        let (steal, victim) = local();
+        let (sched, ts) = tasks(20_000);
+        let expect: HashSet<u64> = ids(&ts).into_iter().collect();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done2 = done.clone();
+        let stealer = std::thread::spawn(move || {
+            let (_s, mine) = local();
+            let mut got = Vec::new();
+            loop {
+                let finished = done2.load(std::sync::atomic::Ordering::Acquire);
+                match steal.steal_into(&mine) {
+                    Some(t) => {
+                        got.push(t);
+                        got.extend(std::iter::from_fn(|| mine.pop()));
+                    }
+                    None if finished => return got,
+                    None => std::thread::yield_now(),
+                }
+            }
+        });
+        let mut mine = Vec::new();
+        for (i, t) in ts.into_iter().enumerate() {
+            victim.push_back(t, &inject);
+            if i % 3 == 0 {
+                mine.extend(victim.pop());
+            }
+        }
+        mine.extend(std::iter::from_fn(|| victim.pop()));
+        done.store(true, std::sync::atomic::Ordering::Release);
+        let stolen = stealer.join().unwrap();
+        mine.extend(std::iter::from_fn(|| inject.pop()));
+        let mut seen = HashSet::new();
+        for t in mine.iter().chain(stolen.iter()) {
+            assert!(seen.insert(t.id().0), "task {} seen twice", t.id());
+        }
+        assert_eq!(seen, expect, "every task accounted for exactly once");
+        drop((mine, stolen));
+        sched.owned.close_and_shutdown_all();
     }
 }

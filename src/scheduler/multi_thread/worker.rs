@@ -600,9 +600,9 @@ impl Handle {
     pub(crate) fn shared_shutdown_after_failed_start(&self) {
         self.shared.owned.close_and_shutdown_all();
         drop(self.shared.inject.drain());
-        drop(std::mem::take(
-            &mut *crate::loom::lock(&self.shared.shutdown_cores),
-        ));
+        drop(std::mem::take(&mut *crate::loom::lock(
+            &self.shared.shutdown_cores,
+        )));
         self.driver.shutdown();
     }
 }
