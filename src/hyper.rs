@@ -134,3 +134,49 @@ where
         }
     }
 }
+
+/// hyper's timer on rawrt's timing wheel, for `header_read_timeout`, keep-alive timeouts and
+/// HTTP/2 pings.
+///
+/// ```
+/// use std::time::Duration;
+/// let builder = hyper::server::conn::http1::Builder::new()
+///     .timer(rawrt::hyper::Timer)
+///     .header_read_timeout(Duration::from_secs(5))
+///     .clone();
+/// # drop(builder);
+/// ```
+///
+/// Its sleeps are `Send + Sync`, can be woken from any thread, and find the runtime when first
+/// polled (hyper polls them inside the connection's task).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timer;
+
+/// A [`crate::time::Sleep`] as a `hyper::rt::Sleep`.
+struct HyperSleep(crate::time::Sleep);
+
+impl Future for HyperSleep {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl hyper::rt::Sleep for HyperSleep {}
+
+impl hyper::rt::Timer for Timer {
+    fn sleep(&self, duration: std::time::Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(HyperSleep(crate::time::sleep(duration)))
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(HyperSleep(crate::time::sleep_until(deadline)))
+    }
+
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
+        match sleep.as_mut().downcast_mut_pin::<HyperSleep>() {
+            Some(mut ours) => Pin::new(&mut ours.0).reset(new_deadline),
+            None => *sleep = self.sleep_until(new_deadline),
+        }
+    }
+}

@@ -51,6 +51,7 @@ pub mod net;
 mod reactor;
 mod scheduler;
 pub mod task;
+pub mod time;
 
 pub use scheduler::{spawn, Builder, EnterGuard, Handle, Runtime, TryCurrentError};
 pub use task::JoinHandle;

@@ -6,11 +6,13 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rawrt_sys::{Epoll, EventFd, Events, Interest};
 
+use super::timer::{TimerKey, Wheel, NEVER};
 use super::{Ready, ScheduledIo};
+use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::Mutex;
 
 /// The token of the driver's own eventfd.
@@ -33,6 +35,11 @@ struct Inner {
     epoll: Epoll,
     waker: EventFd,
     registry: Mutex<Registry>,
+    timers: Mutex<Wheel>,
+    /// The wheel's next expiration in ms (`NEVER` if none), readable without the lock so a
+    /// busy worker's non-blocking poll skips the wheel when nothing is due.
+    next_timer: AtomicU64,
+    start: Instant,
 }
 
 /// The slab of live resources. A token is `generation << 32 | index`.
@@ -69,6 +76,7 @@ impl Driver {
             WAKE_TOKEN,
             Interest::READABLE | Interest::EDGE,
         )?;
+        let start = Instant::now();
         Ok(Driver {
             events: Events::with_capacity(max_events.max(1)),
             inner: Arc::new(Inner {
@@ -80,6 +88,9 @@ impl Driver {
                     live: 0,
                     is_shutdown: false,
                 }),
+                timers: Mutex::new(Wheel::new(start)),
+                next_timer: AtomicU64::new(NEVER),
+                start,
             }),
             wake: Vec::new(),
         })
@@ -92,17 +103,71 @@ impl Driver {
         }
     }
 
-    /// Waits up to `timeout` (`None`: until an event or a wake-up) and wakes the tasks whose
-    /// resources became ready. Returns the number of I/O events dispatched.
+    /// Waits up to `timeout` (`None`: until an event, a timer or a wake-up), fires the timers
+    /// that are due and wakes the tasks whose resources became ready. Returns the number of
+    /// I/O events and timers dispatched.
     ///
     /// An `epoll_wait` error (only `EINTR` is expected, and the sys layer turns it into zero
     /// events) is treated as "no events": the caller re-checks its state and parks again.
     pub(crate) fn park(&mut self, timeout: Option<Duration>) -> usize {
-        let n = self
-            .inner
-            .epoll
-            .wait(&mut self.events, timeout)
-            .unwrap_or(0);
+        let blocking = timeout != Some(Duration::ZERO);
+        let wait = if blocking {
+            self.begin_wait(timeout)
+        } else {
+            timeout
+        };
+        let n = self.inner.epoll.wait(&mut self.events, wait).unwrap_or(0);
+        let mut dispatched = self.fire_timers(blocking);
+        dispatched += self.dispatch_io(n);
+        // Wake outside every lock: waking schedules tasks, which may register I/O or timers.
+        for waker in self.wake.drain(..) {
+            waker.wake();
+        }
+        dispatched
+    }
+
+    /// Computes how long to block (the caller's timeout or the next timer, whichever is
+    /// first) and records it, under the wheel lock, for `insert_timer` to compare against.
+    fn begin_wait(&mut self, timeout: Option<Duration>) -> Option<Duration> {
+        let mut wheel = crate::loom::lock(&self.inner.timers);
+        let now = Instant::now();
+        let now_ms = wheel.now_ms(now);
+        let caller_ms = timeout.map_or(NEVER, |t| {
+            now_ms.saturating_add(u64::try_from(t.as_millis()).unwrap_or(NEVER))
+        });
+        let timer_ms = wheel.next_deadline().unwrap_or(NEVER);
+        let until = caller_ms.min(timer_ms);
+        wheel.set_wait_until(Some(until));
+        if until == NEVER {
+            return None;
+        }
+        if until == timer_ms {
+            let at = wheel.instant_of(timer_ms);
+            return Some(at.map_or(Duration::MAX, |at| at.saturating_duration_since(now)));
+        }
+        timeout
+    }
+
+    /// Fires due timers; after a blocking wait, also clears the recorded wait.
+    fn fire_timers(&mut self, was_blocking: bool) -> usize {
+        let inner = &*self.inner;
+        let now_ms = u64::try_from(inner.start.elapsed().as_millis()).unwrap_or(NEVER - 1);
+        if !was_blocking && inner.next_timer.load(Ordering::Acquire) > now_ms {
+            return 0;
+        }
+        let mut wheel = crate::loom::lock(&inner.timers);
+        if was_blocking {
+            wheel.set_wait_until(None);
+        }
+        let fired = wheel.process(now_ms, &mut self.wake);
+        inner
+            .next_timer
+            .store(wheel.next_deadline().unwrap_or(NEVER), Ordering::Release);
+        fired
+    }
+
+    /// Sets readiness for the `n` harvested events and collects the wakers to wake.
+    fn dispatch_io(&mut self, n: usize) -> usize {
         if n == 0 {
             return 0;
         }
@@ -121,10 +186,6 @@ impl Driver {
                     dispatched += 1;
                 }
             }
-        }
-        // Wake outside the registry lock: waking schedules tasks, which may register I/O.
-        for waker in self.wake.drain(..) {
-            waker.wake();
         }
         dispatched
     }
@@ -193,6 +254,39 @@ impl Handle {
                 reg.live -= 1;
             }
         }
+    }
+
+    /// Registers a timer for `deadline` (`None`: never). Wakes the parked driver when the
+    /// deadline is earlier than its current wait.
+    pub(crate) fn insert_timer(&self, deadline: Option<Instant>, waker: Waker) -> TimerKey {
+        let (key, wake_driver) = {
+            let mut wheel = crate::loom::lock(&self.inner.timers);
+            let ms = wheel.deadline_ms(deadline);
+            let (key, wake_driver) = wheel.insert(ms, waker);
+            if ms < self.inner.next_timer.load(Ordering::Acquire) {
+                self.inner.next_timer.store(ms, Ordering::Release);
+            }
+            (key, wake_driver)
+        };
+        if wake_driver {
+            self.unpark();
+        }
+        key
+    }
+
+    /// Whether the timer fired; if not, refreshes its waker.
+    pub(crate) fn poll_timer(&self, key: TimerKey, waker: &Waker) -> bool {
+        crate::loom::lock(&self.inner.timers).poll(key, waker)
+    }
+
+    /// Cancels or releases a timer.
+    pub(crate) fn remove_timer(&self, key: TimerKey) {
+        crate::loom::lock(&self.inner.timers).remove(key);
+    }
+
+    /// Number of registered timers.
+    pub(crate) fn num_timers(&self) -> usize {
+        crate::loom::lock(&self.inner.timers).len()
     }
 
     /// Marks every live resource shut down and wakes its tasks; later registrations fail.

@@ -25,6 +25,7 @@ mod driver;
 mod poll_evented;
 mod ready;
 mod scheduled_io;
+pub(crate) mod timer;
 
 pub(crate) use driver::{Driver, Handle};
 pub(crate) use poll_evented::PollEvented;

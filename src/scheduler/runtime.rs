@@ -218,6 +218,11 @@ impl Handle {
         self.reactor().num_registered()
     }
 
+    /// Number of timers registered with this runtime (pending sleeps).
+    pub fn num_timers(&self) -> usize {
+        self.reactor().num_timers()
+    }
+
     pub(crate) fn reactor(&self) -> &reactor::Handle {
         match &self.inner {
             Scheduler::MultiThread(h) => &h.driver,
