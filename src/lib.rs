@@ -50,11 +50,21 @@ pub mod hyper;
 pub mod net;
 mod reactor;
 mod scheduler;
-pub mod task;
+#[path = "task/mod.rs"]
+mod task_core;
 pub mod time;
 
 pub use scheduler::{spawn, Builder, EnterGuard, Handle, Runtime, TryCurrentError};
-pub use task::JoinHandle;
+pub use task_core::JoinHandle;
+
+/// Tasks: spawning, joining, yielding, and running blocking code off the workers.
+///
+/// The task machinery itself (one allocation per task, the atomic state word, wakers) lives in
+/// the crate's `task` layer; this module is its public face.
+pub mod task {
+    pub use crate::scheduler::{spawn, spawn_blocking};
+    pub use crate::task_core::{yield_now, Id, JoinError, JoinHandle};
+}
 
 /// Runtime types, under the paths Tokio users expect (`rawrt::runtime::Builder`, ...).
 pub mod runtime {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-use super::multi_thread;
+use super::{blocking, multi_thread};
 use super::{Handle, Runtime, Scheduler};
 use crate::reactor;
 
@@ -26,6 +26,8 @@ pub struct Builder {
     global_queue_interval: u32,
     max_io_events_per_tick: usize,
     lifo_enabled: bool,
+    max_blocking_threads: usize,
+    thread_keep_alive: std::time::Duration,
 }
 
 impl Builder {
@@ -40,6 +42,8 @@ impl Builder {
             global_queue_interval: 31,
             max_io_events_per_tick: 1024,
             lifo_enabled: true,
+            max_blocking_threads: 512,
+            thread_keep_alive: std::time::Duration::from_secs(10),
         }
     }
 
@@ -87,6 +91,35 @@ impl Builder {
         self
     }
 
+    /// Maximum number of blocking-pool threads (`spawn_blocking`). Default 512. `build`
+    /// fails with `InvalidInput` for 0.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits. Default 10 s.
+    pub fn thread_keep_alive(&mut self, keep_alive: std::time::Duration) -> &mut Builder {
+        self.thread_keep_alive = keep_alive;
+        self
+    }
+
+    fn blocking_pool(&self) -> io::Result<blocking::Spawner> {
+        if self.max_blocking_threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max_blocking_threads must be at least 1",
+            ));
+        }
+        let name = self.thread_name.clone();
+        Ok(blocking::Spawner::new(blocking::Config {
+            max_threads: self.max_blocking_threads,
+            keep_alive: self.thread_keep_alive,
+            thread_name: Arc::new(move |i| format!("{}-blocking", name(i))),
+            stack_size: self.thread_stack_size,
+        }))
+    }
+
     fn resolve_workers(&self) -> io::Result<usize> {
         let n = match self.worker_threads {
             Some(n) => n,
@@ -121,6 +154,7 @@ impl Builder {
     /// be created (the workers already started are stopped again).
     pub fn build(&mut self) -> io::Result<Runtime> {
         let num_workers = self.resolve_workers()?;
+        let blocking = Arc::new(self.blocking_pool()?);
         let driver = reactor::Driver::new(self.max_io_events_per_tick)?;
         let config = multi_thread::Config {
             global_queue_interval: self.global_queue_interval,
@@ -130,6 +164,7 @@ impl Builder {
         let (handle, cores) = multi_thread::create(num_workers, driver, config);
         let public = Handle {
             inner: Scheduler::MultiThread(handle.clone()),
+            blocking,
         };
         let mut threads = Vec::with_capacity(num_workers);
         for (i, core) in cores.into_iter().enumerate() {
@@ -180,6 +215,8 @@ impl fmt::Debug for Builder {
             .field("global_queue_interval", &self.global_queue_interval)
             .field("max_io_events_per_tick", &self.max_io_events_per_tick)
             .field("lifo_enabled", &self.lifo_enabled)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
             .finish()
     }
 }

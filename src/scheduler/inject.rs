@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Mutex;
-use crate::task::Notified;
+use crate::task_core::Notified;
 
 /// The injector.
 pub(crate) struct Inject<S: 'static> {

@@ -5,6 +5,7 @@
 //! queue (shared by schedulers) in `inject.rs`; `block_on`'s thread parking in
 //! `park_thread.rs`; the thread-local current runtime in `context.rs`.
 
+pub(crate) mod blocking;
 mod builder;
 mod context;
 pub(crate) mod inject;
@@ -15,7 +16,7 @@ mod runtime;
 use std::sync::Arc;
 
 pub use builder::Builder;
-pub use runtime::{spawn, EnterGuard, Handle, Runtime, TryCurrentError};
+pub use runtime::{spawn, spawn_blocking, EnterGuard, Handle, Runtime, TryCurrentError};
 
 /// The scheduler behind a `Handle`.
 #[derive(Clone)]

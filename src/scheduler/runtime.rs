@@ -6,9 +6,9 @@ use std::io;
 use std::thread::JoinHandle as ThreadHandle;
 use std::time::Duration;
 
-use super::{context, park_thread, Builder, Scheduler};
+use super::{blocking, context, park_thread, Builder, Scheduler};
 use crate::reactor;
-use crate::task::JoinHandle;
+use crate::task_core::JoinHandle;
 
 /// The rawrt runtime: worker threads, their run queues, and the I/O reactor.
 ///
@@ -32,6 +32,7 @@ pub struct Runtime {
 #[derive(Clone)]
 pub struct Handle {
     pub(crate) inner: Scheduler,
+    pub(crate) blocking: std::sync::Arc<blocking::Spawner>,
 }
 
 /// The runtime is current on this thread until this guard drops (see [`Handle::enter`]).
@@ -104,8 +105,11 @@ impl Runtime {
         self.shutdown_timeout(Duration::ZERO);
     }
 
+    /// Shutdown: the scheduler first (tasks cancelled, workers joined), then the blocking
+    /// pool (queued closures cancelled, running ones awaited), both within `timeout`.
     fn shutdown(&mut self, timeout: Option<Duration>) {
         let threads = std::mem::take(&mut self.threads);
+        let start = std::time::Instant::now();
         match &self.handle.inner {
             Scheduler::MultiThread(h) => {
                 if !h.shutdown() {
@@ -128,6 +132,8 @@ impl Runtime {
                 }
             }
         }
+        let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
+        self.handle.blocking.shutdown(left);
     }
 }
 
@@ -189,6 +195,25 @@ impl Handle {
         };
         let _current = context::set_current(self.clone());
         park_thread::block_on(future)
+    }
+
+    /// Runs a blocking closure on the blocking pool and returns a handle to its result.
+    ///
+    /// The pool grows up to `Builder::max_blocking_threads` threads; beyond that, closures
+    /// queue. A panic in the closure becomes a [`JoinError`](crate::task::JoinError).
+    /// Aborting the handle cancels the closure only if it has not started. Runtime shutdown
+    /// cancels queued closures and waits (up to the shutdown timeout) for running ones.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.blocking.spawn(f, self)
+    }
+
+    /// Number of threads currently in the blocking pool.
+    pub fn num_blocking_threads(&self) -> usize {
+        self.blocking.num_threads()
     }
 
     /// Makes this runtime current on this thread until the guard drops, so that
@@ -269,6 +294,37 @@ where
         None => panic!(
             "rawrt::spawn called outside of a rawrt runtime: call it from a task, inside \
              Runtime::block_on or Handle::enter, or use Handle::spawn"
+        ),
+    }
+}
+
+/// Runs a blocking closure on the current runtime's blocking pool; see
+/// [`Handle::spawn_blocking`].
+///
+/// ```
+/// let rt = rawrt::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let digest = rawrt::task::spawn_blocking(|| {
+///         // Something that would stall a worker: hashing, compression, blocking file I/O.
+///         (0..1_000_000u64).fold(0u64, |a, x| a.wrapping_mul(31).wrapping_add(x))
+///     });
+///     assert_ne!(digest.await.unwrap(), 0);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a runtime, with a message saying so.
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    match context::try_current() {
+        Some(h) => h.spawn_blocking(f),
+        None => panic!(
+            "rawrt::task::spawn_blocking called outside of a rawrt runtime: call it from a \
+             task, inside Runtime::block_on or Handle::enter, or use Handle::spawn_blocking"
         ),
     }
 }

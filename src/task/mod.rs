@@ -138,6 +138,12 @@ impl<S: 'static> Notified<S> {
     pub(crate) fn id(&self) -> Id {
         self.0.id()
     }
+
+    /// Cancels a task that never ran (an unowned task rejected by a closed pool), with this
+    /// reference.
+    pub(crate) fn shutdown(self) {
+        self.0.shutdown();
+    }
 }
 
 impl<S: 'static> Drop for Task<S> {
@@ -168,4 +174,20 @@ where
         _p: PhantomData,
     });
     (task, notified, JoinHandle::new(raw))
+}
+
+/// Creates a task that is not in any owned-tasks list (blocking-pool tasks: they are run once
+/// by a pool thread and are not cancelled by runtime shutdown once started). Returns the
+/// `Notified` to run and the `JoinHandle`.
+pub(crate) fn unowned<F, S>(future: F, scheduler: S, id: Id) -> (Notified<S>, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let (task, notified, join) = new_task(future, scheduler, id);
+    // No list holds the task: release that reference now. The Notified and the JoinHandle
+    // keep it alive.
+    drop(task);
+    (notified, join)
 }

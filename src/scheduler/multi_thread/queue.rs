@@ -22,7 +22,7 @@ use crate::loom::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use crate::loom::sync::Arc;
 use crate::loom::UnsafeCell;
 use crate::scheduler::inject::Inject;
-use crate::task::Notified;
+use crate::task_core::Notified;
 
 /// Capacity of a local queue (a power of two); small under loom to reach "full" quickly.
 #[cfg(not(loom))]
@@ -301,7 +301,7 @@ impl<S: 'static> Steal<S> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::task::{OwnedTasks, Schedule, Task};
+    use crate::task_core::{OwnedTasks, Schedule, Task};
 
     /// A scheduler that never runs anything: tasks only travel through queues here.
     struct Parked {

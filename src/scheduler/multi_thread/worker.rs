@@ -42,7 +42,7 @@ use super::park::{DriverShared, Parker, Unparker};
 use super::queue::{self, LOCAL_QUEUE_CAPACITY};
 use crate::reactor;
 use crate::scheduler::inject::Inject;
-use crate::task::{Notified, OwnedTasks, Schedule, Task};
+use crate::task_core::{Notified, OwnedTasks, Schedule, Task};
 
 /// LIFO tasks run in a row before the slot's task is sent to the back of the queue.
 const MAX_LIFO_POLLS_PER_TICK: usize = 3;
@@ -462,7 +462,7 @@ impl Handle {
     }
 
     /// Spawns a future on this scheduler.
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> crate::task::JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> crate::task_core::JoinHandle<F::Output>
     where
         F: std::future::Future + Send + 'static,
         F::Output: Send + 'static,

@@ -1,0 +1,294 @@
+//! The blocking pool: threads for closures that block (file I/O, DNS, CPU-heavy work), so
+//! that workers never do.
+//!
+//! A blocking task is an ordinary task (same allocation, same `JoinHandle`) whose future calls
+//! the closure once. It is queued here and run by a pool thread. Threads are spawned on
+//! demand up to `max_blocking_threads`; an idle thread waits `keep_alive` for more work and
+//! then exits.
+//!
+//! Shutdown: queued tasks that have not started are cancelled (their `JoinHandle` reports
+//! `is_cancelled`); running ones cannot be interrupted, so shutdown waits for them up to the
+//! runtime's shutdown timeout and then detaches the threads.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::{context, Handle};
+use crate::task_core::{self, Id, JoinHandle, Notified, Schedule, Task};
+
+/// Pool settings.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) max_threads: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+/// The pool; shared by the runtime's handles.
+pub(crate) struct Spawner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// Idle threads wait here for work.
+    work: Condvar,
+    /// Shutdown waits here for the last thread to leave.
+    exited: Condvar,
+    config: Config,
+    next_id: AtomicU64,
+}
+
+struct State {
+    queue: VecDeque<Notified<BlockingSchedule>>,
+    num_threads: usize,
+    num_idle: usize,
+    /// Idle threads already signalled for queued work, so a burst of spawns does not signal
+    /// the same idle thread twice while spawning no new one.
+    num_notified: usize,
+    thread_seq: usize,
+    shutdown: bool,
+}
+
+/// The scheduler of blocking tasks: they are never woken (the closure runs to completion in
+/// one poll), but `schedule` is defined anyway, as "queue it on the pool".
+#[derive(Clone)]
+struct BlockingSchedule {
+    inner: Arc<Inner>,
+}
+
+impl Schedule for BlockingSchedule {
+    fn release(&self, _task: &Task<Self>) -> Option<Task<Self>> {
+        None
+    }
+
+    fn schedule(&self, task: Notified<Self>) {
+        let inner = self.inner.clone();
+        let _ = Spawner { inner }.push(task);
+    }
+}
+
+/// A future that runs a closure once.
+struct BlockingTask<F>(Option<F>);
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self
+            .0
+            .take()
+            .expect("a blocking task is polled exactly once");
+        Poll::Ready(f())
+    }
+}
+
+impl Spawner {
+    pub(crate) fn new(config: Config) -> Spawner {
+        Spawner {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    num_threads: 0,
+                    num_idle: 0,
+                    num_notified: 0,
+                    thread_seq: 0,
+                    shutdown: false,
+                }),
+                work: Condvar::new(),
+                exited: Condvar::new(),
+                config,
+                next_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Queues `f`; `handle` becomes the current runtime on the pool thread.
+    pub(crate) fn spawn<F, R>(&self, f: F, handle: &Handle) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        // Blocking task ids count down from the top so they never collide with async tasks'.
+        let id = Id(u64::MAX - self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        let sched = BlockingSchedule {
+            inner: self.inner.clone(),
+        };
+        let (notified, join) = task_core::unowned(BlockingTask(Some(f)), sched, id);
+        if let Err(e) = self.push_with_handle(notified, Some(handle)) {
+            // The pool could not start a thread and has none: the task was cancelled, and the
+            // JoinHandle reports it. Say why on stderr once per failure; never panic here.
+            eprintln!("rawrt: spawn_blocking: {e}");
+        }
+        join
+    }
+
+    fn push(&self, task: Notified<BlockingSchedule>) -> io::Result<()> {
+        let handle = context::try_current();
+        self.push_with_handle(task, handle.as_ref())
+    }
+
+    fn push_with_handle(
+        &self,
+        task: Notified<BlockingSchedule>,
+        handle: Option<&Handle>,
+    ) -> io::Result<()> {
+        let inner = &self.inner;
+        let mut state = crate::loom::lock(&inner.state);
+        if state.shutdown {
+            drop(state);
+            task.shutdown();
+            return Ok(());
+        }
+        state.queue.push_back(task);
+        if state.num_idle > state.num_notified {
+            state.num_notified += 1;
+            inner.work.notify_one();
+            return Ok(());
+        }
+        if state.num_threads >= inner.config.max_threads {
+            return Ok(()); // queued; a busy thread will take it
+        }
+        let seq = state.thread_seq;
+        state.thread_seq += 1;
+        state.num_threads += 1;
+        drop(state);
+        let mut builder = std::thread::Builder::new().name((inner.config.thread_name)(seq));
+        if let Some(size) = inner.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let pool = self.inner.clone();
+        let handle = handle.cloned();
+        match builder.spawn(move || run(pool, handle)) {
+            Ok(_detached) => Ok(()),
+            Err(e) => {
+                let mut state = crate::loom::lock(&inner.state);
+                state.num_threads -= 1;
+                if state.num_threads == 0 {
+                    // Nobody will ever run the queue: cancel what is in it.
+                    let queued: Vec<_> = state.queue.drain(..).collect();
+                    drop(state);
+                    for t in queued {
+                        t.shutdown();
+                    }
+                }
+                Err(io::Error::new(
+                    e.kind(),
+                    format!("could not start a blocking-pool thread: {e}"),
+                ))
+            }
+        }
+    }
+
+    /// Stops the pool: cancels queued tasks, wakes idle threads, and waits up to `timeout`
+    /// (`None`: for ever) for running tasks to finish. Returns true if every thread left.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        let inner = &self.inner;
+        let queued: Vec<_> = {
+            let mut state = crate::loom::lock(&inner.state);
+            if state.shutdown && state.num_threads == 0 {
+                return true;
+            }
+            state.shutdown = true;
+            state.queue.drain(..).collect()
+        };
+        inner.work.notify_all();
+        for t in queued {
+            t.shutdown();
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut state = crate::loom::lock(&inner.state);
+        while state.num_threads > 0 {
+            match deadline {
+                None => {
+                    state = inner
+                        .exited
+                        .wait(state)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                }
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    state = inner
+                        .exited
+                        .wait_timeout(state, d - now)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+        true
+    }
+
+    /// Threads currently in the pool.
+    pub(crate) fn num_threads(&self) -> usize {
+        crate::loom::lock(&self.inner.state).num_threads
+    }
+}
+
+/// A pool thread: run queued tasks; after `keep_alive` without work, leave.
+fn run(inner: Arc<Inner>, handle: Option<Handle>) {
+    let _current = handle.map(context::set_current);
+    let mut state = crate::loom::lock(&inner.state);
+    loop {
+        if let Some(task) = state.queue.pop_front() {
+            drop(state);
+            task.run();
+            state = crate::loom::lock(&inner.state);
+            continue;
+        }
+        if state.shutdown {
+            break;
+        }
+        state.num_idle += 1;
+        let idle_since = Instant::now();
+        let mut timed_out = false;
+        loop {
+            let waited = idle_since.elapsed();
+            if waited >= inner.config.keep_alive {
+                timed_out = true;
+                break;
+            }
+            let (s, _) = inner
+                .work
+                .wait_timeout(state, inner.config.keep_alive - waited)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state = s;
+            if state.num_notified > 0 {
+                state.num_notified -= 1;
+                break;
+            }
+            if state.shutdown || !state.queue.is_empty() {
+                break;
+            }
+        }
+        state.num_idle -= 1;
+        if timed_out && state.queue.is_empty() {
+            break;
+        }
+    }
+    state.num_threads -= 1;
+    if state.num_threads == 0 {
+        inner.exited.notify_all();
+    }
+}
+
+impl fmt::Debug for Spawner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingPool")
+            .field("max_threads", &self.inner.config.max_threads)
+            .field("threads", &self.num_threads())
+            .finish()
+    }
+}
