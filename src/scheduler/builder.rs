@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-use super::{blocking, multi_thread};
+use super::{blocking, current_thread, multi_thread};
 use super::{Handle, Runtime, Scheduler};
 use crate::reactor;
 
@@ -19,6 +19,7 @@ use crate::reactor;
 /// assert_eq!(rt.block_on(async { 40 + 2 }), 42);
 /// ```
 pub struct Builder {
+    kind: Kind,
     worker_threads: Option<usize>,
     thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
     thread_stack_size: Option<usize>,
@@ -30,11 +31,37 @@ pub struct Builder {
     thread_keep_alive: std::time::Duration,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    MultiThread,
+    CurrentThread,
+}
+
 impl Builder {
+    /// A builder for the current-thread runtime: no worker threads; every task runs on the
+    /// thread inside [`Runtime::block_on`], which also drives I/O and timers. Spawned tasks
+    /// make progress only while some thread is in `block_on`.
+    ///
+    /// ```
+    /// let rt = rawrt::Builder::new_current_thread().build().unwrap();
+    /// let here = std::thread::current().id();
+    /// let there = rt.block_on(async {
+    ///     rawrt::spawn(async { std::thread::current().id() }).await.unwrap()
+    /// });
+    /// assert_eq!(here, there);
+    /// ```
+    pub fn new_current_thread() -> Builder {
+        Builder {
+            kind: Kind::CurrentThread,
+            ..Builder::new_multi_thread()
+        }
+    }
+
     /// A builder for the multi-thread runtime: N workers with work stealing (N defaults to
     /// the available parallelism, read when `build` runs, or `RAWRT_WORKER_THREADS`).
     pub fn new_multi_thread() -> Builder {
         Builder {
+            kind: Kind::MultiThread,
             worker_threads: None,
             thread_name: Arc::new(|i| format!("rawrt-worker-{i}")),
             thread_stack_size: None,
@@ -153,6 +180,9 @@ impl Builder {
     /// Fails if the worker count is invalid, or the epoll instance, eventfd or a thread cannot
     /// be created (the workers already started are stopped again).
     pub fn build(&mut self) -> io::Result<Runtime> {
+        if self.kind == Kind::CurrentThread {
+            return self.build_current_thread();
+        }
         let num_workers = self.resolve_workers()?;
         let blocking = Arc::new(self.blocking_pool()?);
         let driver = reactor::Driver::new(self.max_io_events_per_tick)?;
@@ -200,6 +230,27 @@ impl Builder {
     }
 }
 
+impl Builder {
+    fn build_current_thread(&mut self) -> io::Result<Runtime> {
+        let blocking = Arc::new(self.blocking_pool()?);
+        let driver = reactor::Driver::new(self.max_io_events_per_tick)?;
+        let handle = current_thread::Handle::new(
+            driver,
+            current_thread::Config {
+                event_interval: self.event_interval,
+                global_queue_interval: self.global_queue_interval,
+            },
+        );
+        Ok(Runtime::from_parts(
+            Handle {
+                inner: Scheduler::CurrentThread(handle),
+                blocking,
+            },
+            Vec::new(),
+        ))
+    }
+}
+
 impl Default for Builder {
     fn default() -> Builder {
         Builder::new_multi_thread()
@@ -209,6 +260,7 @@ impl Default for Builder {
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
+            .field("kind", &self.kind)
             .field("worker_threads", &self.worker_threads)
             .field("thread_stack_size", &self.thread_stack_size)
             .field("event_interval", &self.event_interval)

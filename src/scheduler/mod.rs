@@ -8,6 +8,7 @@
 pub(crate) mod blocking;
 mod builder;
 mod context;
+pub(crate) mod current_thread;
 pub(crate) mod inject;
 pub(crate) mod multi_thread;
 mod park_thread;
@@ -22,4 +23,5 @@ pub use runtime::{spawn, spawn_blocking, EnterGuard, Handle, Runtime, TryCurrent
 #[derive(Clone)]
 pub(crate) enum Scheduler {
     MultiThread(Arc<multi_thread::Handle>),
+    CurrentThread(Arc<current_thread::Handle>),
 }

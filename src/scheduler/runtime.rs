@@ -26,6 +26,7 @@ use crate::task_core::JoinHandle;
 pub struct Runtime {
     handle: Handle,
     threads: Vec<ThreadHandle<()>>,
+    shut_down: bool,
 }
 
 /// A cloneable, `Send` reference to a runtime, for spawning and entering it from anywhere.
@@ -59,7 +60,11 @@ impl Runtime {
     }
 
     pub(crate) fn from_parts(handle: Handle, threads: Vec<ThreadHandle<()>>) -> Runtime {
-        Runtime { handle, threads }
+        Runtime {
+            handle,
+            threads,
+            shut_down: false,
+        }
     }
 
     /// Runs `future` on the current thread until it completes, with this runtime current
@@ -108,6 +113,9 @@ impl Runtime {
     /// Shutdown: the scheduler first (tasks cancelled, workers joined), then the blocking
     /// pool (queued closures cancelled, running ones awaited), both within `timeout`.
     fn shutdown(&mut self, timeout: Option<Duration>) {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return;
+        }
         let threads = std::mem::take(&mut self.threads);
         let start = std::time::Instant::now();
         match &self.handle.inner {
@@ -131,6 +139,7 @@ impl Runtime {
                     }
                 }
             }
+            Scheduler::CurrentThread(h) => h.shutdown(),
         }
         let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
         self.handle.blocking.shutdown(left);
@@ -177,6 +186,7 @@ impl Handle {
     {
         match &self.inner {
             Scheduler::MultiThread(h) => h.spawn(future),
+            Scheduler::CurrentThread(h) => h.spawn(future),
         }
     }
 
@@ -194,7 +204,10 @@ impl Handle {
             );
         };
         let _current = context::set_current(self.clone());
-        park_thread::block_on(future)
+        match &self.inner {
+            Scheduler::MultiThread(_) => park_thread::block_on(future),
+            Scheduler::CurrentThread(h) => h.block_on(future),
+        }
     }
 
     /// Runs a blocking closure on the blocking pool and returns a handle to its result.
@@ -228,6 +241,7 @@ impl Handle {
     pub fn num_alive_tasks(&self) -> usize {
         match &self.inner {
             Scheduler::MultiThread(h) => h.num_alive_tasks(),
+            Scheduler::CurrentThread(h) => h.num_alive_tasks(),
         }
     }
 
@@ -235,6 +249,7 @@ impl Handle {
     pub fn num_workers(&self) -> usize {
         match &self.inner {
             Scheduler::MultiThread(h) => h.num_workers(),
+            Scheduler::CurrentThread(_) => 1,
         }
     }
 
@@ -251,6 +266,7 @@ impl Handle {
     pub(crate) fn reactor(&self) -> &reactor::Handle {
         match &self.inner {
             Scheduler::MultiThread(h) => &h.driver,
+            Scheduler::CurrentThread(h) => &h.driver,
         }
     }
 }
