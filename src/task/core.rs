@@ -135,11 +135,10 @@ impl Trailer {
     /// # Safety
     /// The caller may read the slot per the `JOIN_WAKER` protocol.
     pub(crate) unsafe fn will_wake(&self, waker: &Waker) -> bool {
-        // SAFETY: shared read access is the caller's contract.
         self.waker.with(|ptr| {
-            unsafe { &*ptr }
-                .as_ref()
-                .is_some_and(|w| w.will_wake(waker))
+            // SAFETY: shared read access is the caller's contract.
+            let slot = unsafe { &*ptr };
+            slot.as_ref().is_some_and(|w| w.will_wake(waker))
         })
     }
 
