@@ -50,6 +50,7 @@ pub mod hyper;
 pub mod net;
 mod reactor;
 mod scheduler;
+pub mod stats;
 #[path = "task/mod.rs"]
 mod task_core;
 pub mod time;

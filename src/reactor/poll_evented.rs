@@ -1,7 +1,7 @@
 //! `PollEvented`: an fd registered with the reactor, deregistered before it is closed.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -9,14 +9,14 @@ use super::scheduled_io::ReadyEvent;
 use super::{Direction, Handle, ScheduledIo};
 
 /// An I/O object registered with a reactor for its whole life.
-pub(crate) struct PollEvented<T: AsFd> {
+pub(crate) struct PollEvented<T: AsFd + Into<OwnedFd>> {
     io: Option<T>,
     shared: Arc<ScheduledIo>,
     token: u64,
     handle: Handle,
 }
 
-impl<T: AsFd> PollEvented<T> {
+impl<T: AsFd + Into<OwnedFd>> PollEvented<T> {
     /// Registers `io`. On error `io` is dropped (its fd closed): nothing leaks.
     pub(crate) fn new(io: T, handle: &Handle) -> io::Result<PollEvented<T>> {
         let (shared, token) = handle.register(io.as_fd())?;
@@ -109,13 +109,15 @@ impl<T: AsFd> PollEvented<T> {
     }
 }
 
-impl<T: AsFd> Drop for PollEvented<T> {
+impl<T: AsFd + Into<OwnedFd>> Drop for PollEvented<T> {
     fn drop(&mut self) {
         if let Some(io) = self.io.take() {
             // Deregister before the fd is closed, so the number cannot be reused while still
             // in the epoll set. An error here (ENOENT after shutdown) changes nothing.
             let _ = self.handle.deregister(io.as_fd(), self.token);
-            drop(io);
+            // Close through rawrt-sys so the close is counted; a close error leaves nothing
+            // to recover (the fd is gone either way).
+            let _ = rawrt_sys::close(io.into());
         }
     }
 }

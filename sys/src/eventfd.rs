@@ -57,7 +57,7 @@ impl EventFd {
         let one: u64 = 1;
         loop {
             // SAFETY: `one` is a live, readable 8-byte buffer for the whole call, and the fd is owned by self.
-            let res = syscall!(write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8));
+            let res = syscall!(as EventfdWrite, write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8));
             match res {
                 Ok(n) => {
                     debug_assert_eq!(n, 8, "eventfd writes are all or nothing");
@@ -81,7 +81,7 @@ impl EventFd {
         let mut value: u64 = 0;
         loop {
             // SAFETY: `value` is a live, writable 8-byte buffer for the whole call, and the fd is owned by self.
-            let res = syscall!(read(
+            let res = syscall!(as EventfdRead, read(
                 self.fd.as_raw_fd(),
                 (&mut value as *mut u64).cast(),
                 8

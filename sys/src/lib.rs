@@ -11,8 +11,25 @@ compile_error!("rawrt-sys supports Linux on x86-64 only");
 /// explaining why the arguments (pointers, lengths, fds) satisfy the
 /// syscall's contract. The success value is returned unchanged (`c_int` or
 /// `ssize_t`, whatever the libc function returns).
+///
+/// Every call is counted in [`stats`] under the kind its name maps to
+/// (`Syscall::of`, evaluated at compile time); `syscall!(as Kind, f(..))`
+/// overrides the kind (the eventfd's `read`/`write`).
 macro_rules! syscall {
+    (as $kind:ident, $fn:ident ( $($arg:expr),* $(,)? )) => {{
+        $crate::stats::record($crate::stats::Syscall::$kind);
+        // SAFETY: the invoking site documents why these arguments satisfy
+        // the contract of this libc function (see the comment above it).
+        let res = unsafe { ::libc::$fn($($arg),*) };
+        if res == -1 {
+            ::std::result::Result::Err(::std::io::Error::last_os_error())
+        } else {
+            ::std::result::Result::Ok(res)
+        }
+    }};
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
+        const KIND: $crate::stats::Syscall = $crate::stats::Syscall::of(stringify!($fn));
+        $crate::stats::record(KIND);
         // SAFETY: the invoking site documents why these arguments satisfy
         // the contract of this libc function (see the comment above it).
         let res = unsafe { ::libc::$fn($($arg),*) };
@@ -27,6 +44,22 @@ macro_rules! syscall {
 pub mod epoll;
 pub mod eventfd;
 pub mod socket;
+pub mod stats;
+
+/// Closes `fd` through `close(2)`, counted like every other syscall here
+/// (dropping an `OwnedFd` closes it too, but uncounted). Errors other than
+/// `EINTR` are returned; after `EINTR` the fd is closed anyway on Linux, so
+/// it is never retried.
+pub fn close(fd: std::os::fd::OwnedFd) -> std::io::Result<()> {
+    use std::os::fd::IntoRawFd;
+    let raw = fd.into_raw_fd();
+    // SAFETY: `raw` came from an OwnedFd we consumed, so we own it and nobody else closes it.
+    match syscall!(close(raw)) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
+        Err(e) => Err(e),
+    }
+}
 
 pub use epoll::{Epoll, Event, Events, Interest};
 pub use eventfd::EventFd;
