@@ -27,9 +27,24 @@ fn lengths(n: usize, max_ms: u64) -> Vec<u64> {
         .collect()
 }
 
+/// How late the OS itself wakes a sleeping thread right now (p99 over `samples` 1 ms
+/// sleeps): the noise floor of this machine, measured alongside the runtime's timers.
+fn os_sleep_lateness_p99(samples: usize) -> Duration {
+    let mut late: Vec<Duration> = (0..samples)
+        .map(|_| {
+            let start = Instant::now();
+            std::thread::sleep(Duration::from_millis(1));
+            start.elapsed().saturating_sub(Duration::from_millis(1))
+        })
+        .collect();
+    late.sort();
+    late[samples * 99 / 100]
+}
+
 #[test]
 fn ten_thousand_sleeps_fire_on_time_never_early() {
     let rt = rt(2);
+    let noise = std::thread::spawn(|| os_sleep_lateness_p99(500));
     let lateness = rt.block_on(async {
         let base = Instant::now() + Duration::from_millis(50);
         let handles: Vec<_> = lengths(10_000, 1_000)
@@ -55,13 +70,21 @@ fn ten_thousand_sleeps_fire_on_time_never_early() {
     let p50 = sorted[sorted.len() / 2];
     let p99 = sorted[sorted.len() * 99 / 100];
     let max = *sorted.last().unwrap();
-    eprintln!("lateness over 10,000 sleeps: p50 {p50:?}, p99 {p99:?}, max {max:?}");
+    let os_p99 = noise.join().unwrap();
+    eprintln!(
+        "lateness over 10,000 sleeps: p50 {p50:?}, p99 {p99:?}, max {max:?}; \
+         a plain thread's 1 ms sleep, meanwhile: p99 {os_p99:?} late"
+    );
     assert_eq!(rt.handle().num_timers(), 0, "every entry released");
-    // The runtime is otherwise idle: 99% fire within 5 ms of their deadline. The maximum gets
-    // a looser bound, because this test shares a 2-core machine with the other tests of this
-    // binary (and whatever else runs), and one descheduled worker delays a whole batch.
-    assert!(p99 <= Duration::from_millis(5), "p99 lateness {p99:?}");
-    assert!(max < Duration::from_millis(100), "max lateness {max:?}");
+    // The runtime is otherwise idle: 99% fire within 5 ms of their deadline, on top of the
+    // lateness the OS itself shows a sleeping thread at the same time (near zero on an idle
+    // machine; large when the 2 cores are oversubscribed by other work). The maximum gets a
+    // looser bound: one descheduled worker delays a whole batch.
+    assert!(
+        p99 <= Duration::from_millis(5) + os_p99,
+        "p99 lateness {p99:?} (OS noise p99 {os_p99:?})"
+    );
+    assert!(max < Duration::from_millis(100) + os_p99 * 4, "max lateness {max:?}");
 }
 
 #[test]

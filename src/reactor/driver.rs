@@ -3,24 +3,20 @@
 //! try-lock and the worker that gets it parks on it.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use rawrt_sys::{Epoll, EventFd, Events, Interest};
-
+use super::selector::{self, Poller, Registry as Selector, WAKE_TOKEN};
 use super::timer::{TimerKey, Wheel, NEVER};
-use super::{Ready, ScheduledIo};
+use super::ScheduledIo;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::loom::sync::Mutex;
 
-/// The token of the driver's own eventfd.
-const WAKE_TOKEN: u64 = u64::MAX;
-
 /// Owns the event buffer; `park` waits for events and dispatches them.
 pub(crate) struct Driver {
-    events: Events,
+    poller: Poller,
     inner: Arc<Inner>,
     wake: Vec<Waker>,
 }
@@ -32,8 +28,7 @@ pub(crate) struct Handle {
 }
 
 struct Inner {
-    epoll: Epoll,
-    waker: EventFd,
+    selector: Selector,
     registry: Mutex<Registry>,
     timers: Mutex<Wheel>,
     /// The wheel's next expiration in ms (`NEVER` if none), readable without the lock so a
@@ -69,19 +64,12 @@ impl Registry {
 impl Driver {
     /// A new epoll instance with its wake-up eventfd registered.
     pub(crate) fn new(max_events: usize) -> io::Result<Driver> {
-        let epoll = Epoll::new()?;
-        let waker = EventFd::new()?;
-        epoll.add(
-            waker.as_fd(),
-            WAKE_TOKEN,
-            Interest::READABLE | Interest::EDGE,
-        )?;
+        let (selector, poller) = selector::new(max_events)?;
         let start = Instant::now();
         Ok(Driver {
-            events: Events::with_capacity(max_events.max(1)),
+            poller,
             inner: Arc::new(Inner {
-                epoll,
-                waker,
+                selector,
                 registry: Mutex::new(Registry {
                     slots: Vec::new(),
                     free: Vec::new(),
@@ -116,7 +104,7 @@ impl Driver {
         } else {
             timeout
         };
-        let n = self.inner.epoll.wait(&mut self.events, wait).unwrap_or(0);
+        let n = self.poller.poll(&self.inner.selector, wait);
         let mut dispatched = self.fire_timers(blocking);
         dispatched += self.dispatch_io(n);
         // Wake outside every lock: waking schedules tasks, which may register I/O or timers.
@@ -174,15 +162,14 @@ impl Driver {
         let mut dispatched = 0;
         {
             let registry = crate::loom::lock(&self.inner.registry);
-            for ev in self.events.iter() {
-                let token = ev.token();
+            for (token, ready) in self.poller.events() {
                 if token == WAKE_TOKEN {
                     // Edge-triggered: each write is a new edge, nothing to read.
                     continue;
                 }
                 // A stale token (slot freed, maybe reused since) finds nothing.
                 if let Some(io) = registry.lookup(token) {
-                    io.set_readiness(Ready::from_event(ev), &mut self.wake);
+                    io.set_readiness(ready, &mut self.wake);
                     dispatched += 1;
                 }
             }
@@ -194,8 +181,7 @@ impl Driver {
 impl Handle {
     /// Interrupts a `park` in progress (or makes the next one return at once).
     pub(crate) fn unpark(&self) {
-        // An eventfd write fails only on a full counter, which `notify` handles itself.
-        let _ = self.inner.waker.notify();
+        self.inner.selector.wake();
     }
 
     /// Registers `fd` edge-triggered for both directions; returns its state and token.
@@ -225,9 +211,7 @@ impl Handle {
             reg.live += 1;
             token
         };
-        let interest =
-            Interest::READABLE | Interest::WRITABLE | Interest::READ_CLOSED | Interest::EDGE;
-        if let Err(e) = self.inner.epoll.add(fd, token, interest) {
+        if let Err(e) = self.inner.selector.register(fd, token) {
             self.release(token);
             return Err(e);
         }
@@ -237,7 +221,7 @@ impl Handle {
     /// Removes `fd` from epoll and frees its slot. Events already harvested for it are
     /// ignored (the generation no longer matches).
     pub(crate) fn deregister(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
-        let res = self.inner.epoll.delete(fd);
+        let res = self.inner.selector.deregister(fd);
         self.release(token);
         res
     }
@@ -318,6 +302,7 @@ mod tests {
     use super::*;
     use crate::reactor::Direction;
     use rawrt_sys::socket;
+    use std::os::fd::AsFd;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Context, Poll, Wake};
 

@@ -16,6 +16,11 @@
 //! unchanged*. An event that arrived in between bumped the tick, so its readiness survives:
 //! no lost wakeup, and no extra `EAGAIN` syscall after a short read.
 //!
+//! # Backends
+//! The OS calls live behind `selector`: `selector_epoll.rs` (default, on `rawrt-sys`) or
+//! `selector_mio.rs` (feature `mio`, on `mio::Poll`). Everything above — tokens, readiness,
+//! ticks, timers — is shared.
+//!
 //! # Waking the driver
 //! The driver owns an `EventFd`, registered `EPOLLIN | EPOLLET` under a reserved token. The
 //! scheduler writes it only when a worker is actually blocked in `epoll_wait` (see the
@@ -25,6 +30,12 @@ mod driver;
 mod poll_evented;
 mod ready;
 mod scheduled_io;
+#[cfg(not(feature = "mio"))]
+#[path = "selector_epoll.rs"]
+mod selector;
+#[cfg(feature = "mio")]
+#[path = "selector_mio.rs"]
+mod selector;
 pub(crate) mod timer;
 
 pub(crate) use driver::{Driver, Handle};

@@ -15,25 +15,6 @@ impl Ready {
     /// Every readiness bit.
     pub(crate) const ALL: Ready = Ready(0b1111);
 
-    /// The readiness an epoll event reports. An error event sets both directions: the next
-    /// syscall in either direction reports the error itself.
-    pub(crate) fn from_event(ev: &rawrt_sys::Event) -> Ready {
-        let mut r = Ready::EMPTY;
-        if ev.is_readable() || ev.is_error() {
-            r |= Ready::READABLE;
-        }
-        if ev.is_writable() || ev.is_error() {
-            r |= Ready::WRITABLE;
-        }
-        if ev.is_read_closed() {
-            r |= Ready::READ_CLOSED;
-        }
-        if ev.is_write_closed() {
-            r |= Ready::WRITE_CLOSED;
-        }
-        r
-    }
-
     pub(crate) fn from_usize(v: usize) -> Ready {
         Ready(v & Ready::ALL.0)
     }
