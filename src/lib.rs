@@ -13,6 +13,8 @@
 //! - **[`net`]**: `TcpListener`, `TcpStream`; with the `hyper` feature they implement hyper
 //!   1.x's `rt::Read`/`rt::Write` directly, and [`hyper::Executor`](crate::hyper::Executor)
 //!   runs HTTP/2 connections.
+//! - **[`sync`]**: `oneshot` and bounded `mpsc` channels, and `Notify`, usable from any task
+//!   or thread.
 //!
 //! ```
 //! use rawrt::net::{TcpListener, TcpStream};
@@ -51,6 +53,7 @@ pub mod net;
 mod reactor;
 mod scheduler;
 pub mod stats;
+pub mod sync;
 #[path = "task/mod.rs"]
 mod task_core;
 pub mod time;
