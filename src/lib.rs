@@ -72,7 +72,9 @@ pub mod task {
 
 /// Runtime types, under the paths Tokio users expect (`rawrt::runtime::Builder`, ...).
 pub mod runtime {
-    pub use crate::scheduler::{Builder, EnterGuard, Handle, Runtime, TryCurrentError};
+    pub use crate::scheduler::{
+        Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TryCurrentError, WorkerMetrics,
+    };
 }
 
 /// The README's examples, compiled and run as doctests.

@@ -30,7 +30,11 @@ pub(crate) struct Poller {
 pub(crate) fn new(capacity: usize) -> io::Result<(Registry, Poller)> {
     let epoll = Epoll::new()?;
     let waker = EventFd::new()?;
-    epoll.add(waker.as_fd(), WAKE_TOKEN, Interest::READABLE | Interest::EDGE)?;
+    epoll.add(
+        waker.as_fd(),
+        WAKE_TOKEN,
+        Interest::READABLE | Interest::EDGE,
+    )?;
     Ok((
         Registry { epoll, waker },
         Poller {

@@ -10,6 +10,7 @@ mod builder;
 mod context;
 pub(crate) mod current_thread;
 pub(crate) mod inject;
+pub(crate) mod metrics;
 pub(crate) mod multi_thread;
 mod park_thread;
 mod runtime;
@@ -17,6 +18,7 @@ mod runtime;
 use std::sync::Arc;
 
 pub use builder::Builder;
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use runtime::{spawn, spawn_blocking, EnterGuard, Handle, Runtime, TryCurrentError};
 
 /// The scheduler behind a `Handle`.

@@ -253,6 +253,23 @@ impl Handle {
         }
     }
 
+    /// A snapshot of the runtime's metrics: per-worker polls, LIFO hits, steals, injector
+    /// pops, parks, unparks, `epoll_wait` calls and events per wait.
+    ///
+    /// ```
+    /// let rt = rawrt::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// rt.block_on(async { rawrt::spawn(async {}).await.unwrap() });
+    /// let m = rt.handle().metrics();
+    /// assert_eq!(m.workers.len(), 2);
+    /// assert!(m.total().polls >= 1);
+    /// ```
+    pub fn metrics(&self) -> super::RuntimeMetrics {
+        match &self.inner {
+            Scheduler::MultiThread(h) => h.metrics(),
+            Scheduler::CurrentThread(h) => h.metrics(),
+        }
+    }
+
     /// Number of I/O resources registered with this runtime's reactor.
     pub fn num_io_registrations(&self) -> usize {
         self.reactor().num_registered()

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use crate::reactor;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::metrics::{RuntimeMetrics, WorkerCounters};
 use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 /// Tuning knobs.
@@ -49,6 +50,7 @@ pub(crate) struct Handle {
     waiting: Mutex<Vec<Thread>>,
     pub(crate) driver: reactor::Handle,
     config: Config,
+    metrics: WorkerCounters,
 }
 
 /// The driving thread's state.
@@ -110,6 +112,7 @@ impl Handle {
             waiting: Mutex::new(Vec::new()),
             driver: handle,
             config,
+            metrics: WorkerCounters::default(),
         })
     }
 
@@ -225,6 +228,7 @@ impl Handle {
                 let Some(task) = self.next_task(&context) else {
                     break;
                 };
+                self.metrics.poll();
                 task.run();
                 ran += 1;
                 if main.woken.load(SeqCst) {
@@ -271,7 +275,11 @@ impl Handle {
             }
         }
         // Wakes from the driver land in our local queue (the core is in the context).
-        driver.park(timeout);
+        if timeout.is_none() {
+            self.metrics.park();
+        }
+        let events = driver.park(timeout);
+        self.metrics.epoll_wait(events);
         self.parked.store(false, SeqCst);
         if let Some(core) = cx.core.borrow_mut().as_mut() {
             core.driver = Some(driver);
@@ -289,6 +297,15 @@ impl Handle {
             // The driver (epoll fd) drops with the core.
         }
         self.driver.shutdown();
+    }
+
+    /// A snapshot of the metrics.
+    pub(crate) fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics {
+            workers: vec![self.metrics.snapshot()],
+            alive_tasks: self.owned.len(),
+            injector_depth: self.inject.len(),
+        }
     }
 
     /// Number of live tasks.

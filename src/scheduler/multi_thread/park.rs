@@ -87,33 +87,37 @@ impl Parker {
         }
     }
 
-    /// Sleeps until unparked (spurious returns are possible; the caller re-checks).
-    pub(super) fn park(&mut self) {
+    /// Sleeps until unparked (spurious returns are possible; the caller re-checks). Returns
+    /// `Some(events dispatched)` when it slept in the driver's `epoll_wait`.
+    pub(super) fn park(&mut self) -> Option<usize> {
         let inner = &self.inner;
         if inner
             .state
             .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
             .is_ok()
         {
-            return;
+            return None;
         }
         match inner.shared.try_lock() {
             Some(mut driver) => inner.park_driver(&mut driver),
-            None => inner.park_condvar(),
+            None => {
+                inner.park_condvar();
+                None
+            }
         }
     }
 
-    /// Polls the driver without blocking, if no other worker holds it.
-    pub(super) fn poll_driver(&mut self) -> usize {
-        match self.inner.shared.try_lock() {
-            Some(mut driver) => driver.park(Some(Duration::ZERO)),
-            None => 0,
-        }
+    /// Polls the driver without blocking, if no other worker holds it: `Some(events)`.
+    pub(super) fn poll_driver(&mut self) -> Option<usize> {
+        self.inner
+            .shared
+            .try_lock()
+            .map(|mut driver| driver.park(Some(Duration::ZERO)))
     }
 }
 
 impl Inner {
-    fn park_driver(&self, driver: &mut reactor::Driver) {
+    fn park_driver(&self, driver: &mut reactor::Driver) -> Option<usize> {
         match self
             .state
             .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
@@ -121,15 +125,16 @@ impl Inner {
             Ok(_) => {}
             Err(NOTIFIED) => {
                 self.state.swap(EMPTY, SeqCst);
-                return;
+                return None;
             }
             Err(actual) => unreachable!("park state {actual} while parking on the driver"),
         }
-        driver.park(None);
+        let events = driver.park(None);
         match self.state.swap(EMPTY, SeqCst) {
             NOTIFIED | PARKED_DRIVER => {}
             actual => unreachable!("park state {actual} after the driver returned"),
         }
+        Some(events)
     }
 
     fn park_condvar(&self) {
@@ -162,16 +167,21 @@ impl Inner {
 }
 
 impl Unparker {
-    /// Wakes the worker (see the module docs for what each state costs).
-    pub(super) fn unpark(&self) {
+    /// Wakes the worker (see the module docs for what each state costs). Returns true if it
+    /// was asleep.
+    pub(super) fn unpark(&self) -> bool {
         let inner = &self.inner;
         match inner.state.swap(NOTIFIED, SeqCst) {
-            EMPTY | NOTIFIED => {}
+            EMPTY | NOTIFIED => false,
             PARKED_CONDVAR => {
                 drop(crate::loom::lock(&inner.mutex));
                 inner.condvar.notify_one();
+                true
             }
-            PARKED_DRIVER => inner.shared.handle.unpark(),
+            PARKED_DRIVER => {
+                inner.shared.handle.unpark();
+                true
+            }
             actual => unreachable!("park state {actual} in unpark"),
         }
     }

@@ -42,6 +42,7 @@ use super::park::{DriverShared, Parker, Unparker};
 use super::queue::{self, LOCAL_QUEUE_CAPACITY};
 use crate::reactor;
 use crate::scheduler::inject::Inject;
+use crate::scheduler::metrics::{RuntimeMetrics, WorkerCounters};
 use crate::task_core::{Notified, OwnedTasks, Schedule, Task};
 
 /// LIFO tasks run in a row before the slot's task is sent to the back of the queue.
@@ -69,6 +70,7 @@ pub(super) struct Shared {
     shutdown_cores: Mutex<Vec<Box<Core>>>,
     shutdown_cv: Condvar,
     config: Config,
+    metrics: Box<[WorkerCounters]>,
 }
 
 struct Remote {
@@ -143,6 +145,9 @@ pub(crate) fn create(
             shutdown_cores: Mutex::new(Vec::new()),
             shutdown_cv: Condvar::new(),
             config,
+            metrics: (0..num_workers)
+                .map(|_| WorkerCounters::default())
+                .collect(),
         },
         driver: driver_handle,
     });
@@ -191,7 +196,9 @@ impl Context {
 
     fn run_task(&self, task: Notified<Arc<Handle>>, mut core: Box<Core>) -> Box<Core> {
         core.transition_from_searching(&self.handle);
+        let metrics = &self.handle.shared.metrics[core.index];
         *self.core.borrow_mut() = Some(core);
+        metrics.poll();
         task.run();
         let mut lifo_polls = 0;
         loop {
@@ -213,6 +220,8 @@ impl Context {
             }
             lifo_polls += 1;
             *self.core.borrow_mut() = Some(core);
+            metrics.poll();
+            metrics.lifo_hit();
             task.run();
         }
     }
@@ -222,8 +231,11 @@ impl Context {
         if core.tick % interval == 0 {
             // Poll I/O without blocking so that a busy runtime still sees new events.
             let mut park = core.park.take().expect("worker parker missing");
+            let index = core.index;
             *self.core.borrow_mut() = Some(core);
-            park.poll_driver();
+            if let Some(events) = park.poll_driver() {
+                self.handle.shared.metrics[index].epoll_wait(events);
+            }
             core = self
                 .core
                 .borrow_mut()
@@ -257,10 +269,14 @@ impl Context {
 
     fn park_internal(&self, mut core: Box<Core>) -> Box<Core> {
         let mut park = core.park.take().expect("worker parker missing");
+        let metrics = &self.handle.shared.metrics[core.index];
         // The core goes back into the context so that tasks the driver wakes land in our
         // local queue.
         *self.core.borrow_mut() = Some(core);
-        park.park();
+        metrics.park();
+        if let Some(events) = park.park() {
+            metrics.epoll_wait(events);
+        }
         let mut core = self
             .core
             .borrow_mut()
@@ -277,12 +293,13 @@ impl Context {
 impl Core {
     fn next_task(&mut self, handle: &Handle) -> Option<Notified<Arc<Handle>>> {
         let interval = handle.shared.config.global_queue_interval.max(1);
+        let metrics = &handle.shared.metrics[self.index];
         if self.tick % interval == 0 {
-            return handle
-                .shared
-                .inject
-                .pop()
-                .or_else(|| self.next_local_task());
+            if let Some(task) = handle.shared.inject.pop() {
+                metrics.injector_pop(1);
+                return Some(task);
+            }
+            return self.next_local_task();
         }
         if let Some(task) = self.next_local_task() {
             return Some(task);
@@ -298,7 +315,12 @@ impl Core {
             .clamp(1, LOCAL_QUEUE_CAPACITY / 2);
         let n = (inject.len() / handle.shared.remotes.len() + 1).min(cap);
         let run_queue = &self.run_queue;
-        inject.pop_n(n, |rest| run_queue.push_back_batch(rest, inject))
+        let before = run_queue.len();
+        let task = inject.pop_n(n, |rest| run_queue.push_back_batch(rest, inject));
+        if task.is_some() {
+            metrics.injector_pop((run_queue.len() - before) as u64 + 1);
+        }
+        task
     }
 
     fn next_local_task(&mut self) -> Option<Notified<Arc<Handle>>> {
@@ -317,11 +339,18 @@ impl Core {
             if i == self.index {
                 continue;
             }
+            let before = self.run_queue.len();
             if let Some(task) = remotes[i].steal.steal_into(&self.run_queue) {
+                let stolen = (self.run_queue.len() - before) as u64 + 1;
+                handle.shared.metrics[self.index].steal(stolen);
                 return Some(task);
             }
         }
-        handle.shared.inject.pop()
+        let task = handle.shared.inject.pop();
+        if task.is_some() {
+            handle.shared.metrics[self.index].injector_pop(1);
+        }
+        task
     }
 
     fn transition_to_searching(&mut self, handle: &Handle) -> bool {
@@ -445,7 +474,9 @@ impl Handle {
     /// Wakes one sleeping worker if none is searching.
     pub(super) fn notify_parked(&self) {
         if let Some(index) = self.shared.idle.worker_to_notify() {
-            self.shared.remotes[index].unpark.unpark();
+            if self.shared.remotes[index].unpark.unpark() {
+                self.shared.metrics[index].unparked();
+            }
         }
     }
 
@@ -481,7 +512,7 @@ impl Handle {
             return false;
         }
         for remote in self.shared.remotes.iter() {
-            remote.unpark.unpark();
+            let _ = remote.unpark.unpark();
         }
         true
     }
@@ -542,6 +573,15 @@ impl Handle {
     /// Number of live tasks.
     pub(crate) fn num_alive_tasks(&self) -> usize {
         self.shared.owned.len()
+    }
+
+    /// A snapshot of the metrics.
+    pub(crate) fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics {
+            workers: self.shared.metrics.iter().map(|m| m.snapshot()).collect(),
+            alive_tasks: self.shared.owned.len(),
+            injector_depth: self.shared.inject.len(),
+        }
     }
 
     /// Number of workers.
