@@ -57,7 +57,9 @@ fn parse_args() -> Result<Args, String> {
 }
 
 async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(b"Hello, World!"))))
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"Hello, World!",
+    ))))
 }
 
 /// Reads (without consuming) enough of the first bytes to tell HTTP/2 prior knowledge from
