@@ -27,6 +27,7 @@ macro_rules! syscall {
 pub mod epoll;
 pub mod eventfd;
 pub mod socket;
+pub mod unix;
 
 pub use epoll::{Epoll, Event, Events, Interest};
 pub use eventfd::EventFd;
