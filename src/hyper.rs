@@ -1,7 +1,8 @@
 //! hyper 1.x integration (feature `hyper`).
 //!
-//! [`TcpStream`] implements `hyper::rt::Read` and `hyper::rt::Write` itself — no adapter type
-//! is needed — and [`Executor`] runs the background tasks of HTTP/2 connections on rawrt.
+//! [`TcpStream`] and [`UnixStream`] implement `hyper::rt::Read` and `hyper::rt::Write`
+//! themselves — no adapter type is needed — and [`Executor`] runs the background tasks of
+//! HTTP/2 connections on rawrt.
 //!
 //! ```
 //! use http_body_util::Full;
@@ -37,62 +38,72 @@ use std::net::Shutdown;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::net::TcpStream;
+use crate::net::{TcpStream, UnixStream};
 use crate::scheduler::Handle;
 
-impl hyper::rt::Read for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        mut buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<io::Result<()>> {
-        // SAFETY: `poll_read_uninit` only writes into the slice (through read(2)) and reports
-        // how many bytes it initialized; nothing de-initializes bytes.
-        let n = match self.poll_read_uninit(cx, unsafe { buf.as_mut() }) {
-            Poll::Ready(Ok(n)) => n,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        };
-        // SAFETY: the kernel initialized exactly `n` bytes at the front of the cursor.
-        unsafe { buf.advance(n) };
-        Poll::Ready(Ok(()))
-    }
+/// Implements `hyper::rt::Read` and `hyper::rt::Write` for a stream type with the inherent
+/// methods `poll_read_uninit`, `poll_write`, `poll_write_vectored` and `shutdown` (all taking
+/// `&self`).
+macro_rules! impl_hyper_io {
+    ($ty:ty) => {
+        impl hyper::rt::Read for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                mut buf: hyper::rt::ReadBufCursor<'_>,
+            ) -> Poll<io::Result<()>> {
+                // SAFETY: `poll_read_uninit` only writes into the slice (through read(2)) and
+                // reports how many bytes it initialized; nothing de-initializes bytes.
+                let n = match <$ty>::poll_read_uninit(&self, cx, unsafe { buf.as_mut() }) {
+                    Poll::Ready(Ok(n)) => n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                };
+                // SAFETY: the kernel initialized exactly `n` bytes at the front of the cursor.
+                unsafe { buf.advance(n) };
+                Poll::Ready(Ok(()))
+            }
+        }
+
+        impl hyper::rt::Write for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                <$ty>::poll_write(&self, cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                // Writes go straight to the kernel: nothing is buffered here.
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(match self.shutdown(Shutdown::Write) {
+                    // Already closed by the peer: the write half is shut either way.
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                    res => res,
+                })
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                <$ty>::poll_write_vectored(&self, cx, bufs)
+            }
+        }
+    };
 }
 
-impl hyper::rt::Write for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        TcpStream::poll_write(&self, cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Writes go straight to the kernel: nothing is buffered here.
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(match self.shutdown(Shutdown::Write) {
-            // Already closed by the peer: the write half is shut either way.
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-            res => res,
-        })
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        TcpStream::poll_write_vectored(&self, cx, bufs)
-    }
-}
+impl_hyper_io!(TcpStream);
+impl_hyper_io!(UnixStream);
 
 /// Runs hyper's background futures (HTTP/2 connection tasks) as rawrt tasks.
 ///

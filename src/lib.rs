@@ -10,9 +10,10 @@
 //!   `epoll_wait`, and are woken one at a time as work arrives.
 //! - **Reactor**: edge-triggered epoll with per-resource readiness ticks, so no wakeup is
 //!   lost and no `EAGAIN` syscall is made after a short read.
-//! - **[`net`]**: `TcpListener`, `TcpStream`; with the `hyper` feature they implement hyper
-//!   1.x's `rt::Read`/`rt::Write` directly, and [`hyper::Executor`](crate::hyper::Executor)
-//!   runs HTTP/2 connections.
+//! - **[`net`]**: `TcpListener`, `TcpStream`, `UdpSocket`, `UnixListener`, `UnixStream`; with
+//!   the `hyper` feature the streams implement hyper 1.x's `rt::Read`/`rt::Write` directly,
+//!   and [`hyper::Executor`] runs HTTP/2 connections; with
+//!   `futures-io` they implement `futures_io::AsyncRead`/`AsyncWrite`.
 //! - **[`sync`]**: `oneshot` and bounded `mpsc` channels, and `Notify`, usable from any task
 //!   or thread.
 //!

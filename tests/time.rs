@@ -84,7 +84,10 @@ fn ten_thousand_sleeps_fire_on_time_never_early() {
         p99 <= Duration::from_millis(5) + os_p99,
         "p99 lateness {p99:?} (OS noise p99 {os_p99:?})"
     );
-    assert!(max < Duration::from_millis(100) + os_p99 * 4, "max lateness {max:?}");
+    assert!(
+        max < Duration::from_millis(100) + os_p99 * 4,
+        "max lateness {max:?}"
+    );
 }
 
 #[test]

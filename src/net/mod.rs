@@ -1,14 +1,25 @@
-//! TCP networking: [`TcpListener`] and [`TcpStream`], nonblocking and close-on-exec, registered
-//! edge-triggered with the current runtime's reactor.
+//! Networking: TCP ([`TcpListener`], [`TcpStream`]), UDP ([`UdpSocket`]) and Unix-domain
+//! streams ([`UnixListener`], [`UnixStream`], also under [`unix`]). Every socket is nonblocking
+//! and close-on-exec, registered edge-triggered with the current runtime's reactor.
 //!
 //! Constructors need a runtime: call them from a task, inside `block_on` or under
 //! [`Handle::enter`](crate::Handle::enter). Outside one they return an `io::Error` saying so.
+//!
+//! With the `hyper` feature the stream types implement `hyper::rt::Read`/`Write`; with
+//! `futures-io` they (and references to them) implement `futures_io::AsyncRead`/`AsyncWrite`.
 
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod listener;
 mod stream;
+mod stream_io;
+mod udp;
+pub mod unix;
 
 pub use listener::TcpListener;
 pub use stream::TcpStream;
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rawrt_sys::socket;
 
-use super::current_reactor;
+use super::{current_reactor, stream_io};
 use crate::reactor::{self, Direction, PollEvented};
 
 /// A TCP connection.
@@ -98,19 +98,7 @@ impl TcpStream {
 
     /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
     pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut done = 0;
-        while done < buf.len() {
-            match self.read(&mut buf[done..]).await? {
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("stream ended after {done} of {} bytes", buf.len()),
-                    ))
-                }
-                n => done += n,
-            }
-        }
-        Ok(())
+        stream_io::read_exact(&self.io, buf).await
     }
 
     /// Writes some bytes, returning how many.
@@ -119,14 +107,8 @@ impl TcpStream {
     }
 
     /// Writes all of `buf`.
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        stream_io::write_all(&self.io, buf).await
     }
 
     /// Reads without consuming.
@@ -136,49 +118,29 @@ impl TcpStream {
 
     /// Polls a read. Ready with `Ok(n)` as soon as any bytes (or end of stream) are available.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let len = buf.len();
-        self.io
-            .poll_stream(cx, Direction::Read, len, |fd| socket::read(fd.as_fd(), buf))
+        stream_io::poll_read(&self.io, cx, buf)
     }
 
     /// Polls a read into possibly uninitialized memory (for buffer types that track
     /// initialization, such as hyper's).
+    #[cfg(feature = "hyper")]
     pub(crate) fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let len = buf.len();
-        self.io.poll_stream(cx, Direction::Read, len, |fd| {
-            socket::read_uninit(fd.as_fd(), buf)
-        })
+        stream_io::poll_read_uninit(&self.io, cx, buf)
     }
 
     /// Polls a peek (`MSG_PEEK`).
     pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let len = buf.len();
-        self.io
-            .poll_stream(cx, Direction::Read, len, |fd| socket::peek(fd.as_fd(), buf))
+        stream_io::poll_peek(&self.io, cx, buf)
     }
 
     /// Polls a write (`send` with `MSG_NOSIGNAL`: a closed peer gives `EPIPE`, never
     /// `SIGPIPE`).
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        self.io.poll_stream(cx, Direction::Write, buf.len(), |fd| {
-            socket::send(fd.as_fd(), buf)
-        })
+        stream_io::poll_write(&self.io, cx, buf)
     }
 
     /// Polls a vectored write (`sendmsg`).
@@ -187,13 +149,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len: usize = bufs.iter().map(|b| b.len()).sum();
-        if len == 0 {
-            return Poll::Ready(Ok(0));
-        }
-        self.io.poll_stream(cx, Direction::Write, len, |fd| {
-            socket::send_vectored(fd.as_fd(), bufs)
-        })
+        stream_io::poll_write_vectored(&self.io, cx, bufs)
     }
 
     /// Shuts down the read half, the write half, or both.

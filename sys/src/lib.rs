@@ -45,6 +45,7 @@ pub mod epoll;
 pub mod eventfd;
 pub mod socket;
 pub mod stats;
+pub mod unix;
 
 /// Closes `fd` through `close(2)`, counted like every other syscall here
 /// (dropping an `OwnedFd` closes it too, but uncounted). Errors other than

@@ -12,8 +12,10 @@
 //!   fails with [`io::ErrorKind::WouldBlock`] instead of blocking, and no
 //!   fd leaks into a child process across `exec`.
 //! * **EINTR policy.** The data-transfer calls [`read`], [`recv`],
-//!   [`peek`], [`write()`], [`send`], [`send_vectored`], [`writev`] and the
-//!   accept calls ([`accept`], [`accept_fd`]) retry internally when a
+//!   [`peek`], [`write()`], [`send`], [`send_vectored`], [`writev`],
+//!   the datagram calls ([`send_to`], [`recv_from`], [`peek_from`]) and
+//!   the accept calls ([`accept`], [`accept_fd`], and
+//!   [`unix::accept`](crate::unix::accept)) retry internally when a
 //!   signal interrupts them, so callers never see
 //!   [`io::ErrorKind::Interrupted`] from them. On nonblocking fds this is
 //!   rare and a retry is always safe, since nothing was transferred.
@@ -22,7 +24,7 @@
 //!   [`is_in_progress`] reports along with `EINPROGRESS`. The remaining
 //!   calls (`bind`, `listen`, options, ...) do not block and return
 //!   errors as they are.
-//! * **No SIGPIPE.** [`send`] and [`send_vectored`] pass `MSG_NOSIGNAL`,
+//! * **No SIGPIPE.** [`send`], [`send_vectored`] and [`send_to`] pass `MSG_NOSIGNAL`,
 //!   so writing to a connection the peer has closed fails with `EPIPE`
 //!   (or `ECONNRESET`) rather than raising `SIGPIPE`, which would kill a
 //!   process that has not ignored it. [`write()`] and [`writev`] work on
@@ -47,10 +49,10 @@ use libc::{c_int, c_void, socklen_t};
 const IOV_MAX: usize = 1024;
 
 /// Flags added to every socket this module creates.
-const NEW_FD_FLAGS: c_int = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+pub(crate) const NEW_FD_FLAGS: c_int = libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
 
 /// Runs `f` again for as long as it fails with `EINTR`.
-fn retry_eintr<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+pub(crate) fn retry_eintr<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
         match f() {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -60,7 +62,7 @@ fn retry_eintr<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 }
 
 /// Takes ownership of an fd a syscall has just created.
-fn owned(raw: c_int) -> OwnedFd {
+pub(crate) fn owned(raw: c_int) -> OwnedFd {
     debug_assert!(raw >= 0);
     // SAFETY: only called with the result of a successful socket/accept4/socketpair call, a new fd that nothing else owns.
     unsafe { OwnedFd::from_raw_fd(raw) }
@@ -184,6 +186,16 @@ pub fn tcp_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
     socket(domain, libc::SOCK_STREAM, 0)
 }
 
+/// Creates a nonblocking, close-on-exec UDP socket (`SOCK_DGRAM`) of the
+/// address family of `addr` (`AF_INET` or `AF_INET6`).
+pub fn udp_socket(addr: &SocketAddr) -> io::Result<OwnedFd> {
+    let domain = match addr {
+        SocketAddr::V4(_) => libc::AF_INET,
+        SocketAddr::V6(_) => libc::AF_INET6,
+    };
+    socket(domain, libc::SOCK_DGRAM, 0)
+}
+
 /// Creates a connected pair of nonblocking, close-on-exec Unix-domain
 /// stream sockets (`AF_UNIX`, `SOCK_STREAM`).
 pub fn socketpair_stream() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -220,7 +232,7 @@ pub fn listen(fd: BorrowedFd<'_>, backlog: i32) -> io::Result<()> {
 /// Fails with `WouldBlock` when no connection is pending. `EINTR` is
 /// retried. If the peer address is not IPv4/IPv6 (the listener is a Unix
 /// socket), the accepted fd is closed and `InvalidInput` returned; use
-/// [`accept_fd`] for such sockets.
+/// [`unix::accept`](crate::unix::accept) or [`accept_fd`] for such sockets.
 pub fn accept(fd: BorrowedFd<'_>) -> io::Result<(OwnedFd, SocketAddr)> {
     let mut storage = zeroed_storage();
     let mut len = mem::size_of::<libc::sockaddr_storage>() as socklen_t;
@@ -359,6 +371,18 @@ pub fn set_reuseaddr(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
 /// kernel load-balances connections between them).
 pub fn set_reuseport(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, c_int::from(on))
+}
+
+/// Sets `SO_BROADCAST` (allow sending datagrams to broadcast addresses).
+pub fn set_broadcast(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_BROADCAST, c_int::from(on))
+}
+
+/// Returns whether `SO_BROADCAST` is set.
+pub fn broadcast(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: SO_BROADCAST is a c_int option.
+    let on: c_int = unsafe { getsockopt(fd, libc::SOL_SOCKET, libc::SO_BROADCAST)? };
+    Ok(on != 0)
 }
 
 /// Sets `TCP_NODELAY` (disable Nagle's algorithm: send small segments at
@@ -533,6 +557,61 @@ pub fn send_vectored(fd: BorrowedFd<'_>, bufs: &[IoSlice<'_>]) -> io::Result<usi
         // SAFETY: `msg` points to `bufs.len()` iovecs describing live, readable slices borrowed for the whole call, and has no name or control data; the fd is borrowed, so open.
         syscall!(sendmsg(fd.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)).map(|n| n as usize)
     })
+}
+
+/// Sends `buf` as one datagram to `addr` (`sendto(2)` with
+/// `MSG_NOSIGNAL`), returning how many bytes were sent. `EINTR` is
+/// retried.
+pub fn send_to(fd: BorrowedFd<'_>, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+    let (storage, len) = to_sockaddr(addr);
+    retry_eintr(|| {
+        // SAFETY: `buf` is readable for `buf.len()` bytes and `storage` holds a valid address of `len` bytes, both live for the whole call; the fd is borrowed, so open.
+        syscall!(sendto(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL,
+            ptr::addr_of!(storage).cast(),
+            len
+        ))
+        .map(|n| n as usize)
+    })
+}
+
+/// `recvfrom(2)` with `flags`, returning the byte count and the sender.
+fn recv_from_flags(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    flags: c_int,
+) -> io::Result<(usize, SocketAddr)> {
+    let mut storage = zeroed_storage();
+    let mut len = mem::size_of::<libc::sockaddr_storage>() as socklen_t;
+    let n = retry_eintr(|| {
+        len = mem::size_of::<libc::sockaddr_storage>() as socklen_t;
+        // SAFETY: `buf` is writable for `buf.len()` bytes, `storage` is writable for `len` bytes and `len` is a writable socklen_t, all live for the whole call; the fd is borrowed, so open.
+        syscall!(recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            flags,
+            ptr::addr_of_mut!(storage).cast(),
+            &mut len
+        ))
+        .map(|n| n as usize)
+    })?;
+    Ok((n, from_sockaddr(&storage, len)?))
+}
+
+/// Receives one datagram into `buf` (`recvfrom(2)`), returning its length
+/// and the sender's address. A datagram longer than `buf` is truncated to
+/// `buf.len()` and the rest of it discarded. `EINTR` is retried.
+pub fn recv_from(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    recv_from_flags(fd, buf, 0)
+}
+
+/// As [`recv_from`], but leaves the datagram queued (`MSG_PEEK`).
+pub fn peek_from(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    recv_from_flags(fd, buf, libc::MSG_PEEK)
 }
 
 /// Writes the buffers in order with one `writev(2)`, returning the total

@@ -1,0 +1,105 @@
+//! The read and write plumbing shared by the stream sockets ([`TcpStream`](super::TcpStream)
+//! and [`UnixStream`](super::UnixStream)): stream semantics, so every transfer goes through
+//! [`PollEvented::poll_stream`] and a short transfer clears the readiness.
+
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::os::fd::{AsFd, OwnedFd};
+use std::task::{Context, Poll};
+
+use rawrt_sys::socket;
+
+use crate::reactor::{Direction, PollEvented};
+
+/// A registered stream socket.
+pub(crate) type Io = PollEvented<OwnedFd>;
+
+/// Polls a read; ready with `Ok(n)` as soon as any bytes (or end of stream) are available.
+pub(crate) fn poll_read(io: &Io, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    let len = buf.len();
+    io.poll_stream(cx, Direction::Read, len, |fd| socket::read(fd.as_fd(), buf))
+}
+
+/// Polls a read into possibly uninitialized memory.
+#[cfg(feature = "hyper")]
+pub(crate) fn poll_read_uninit(
+    io: &Io,
+    cx: &mut Context<'_>,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    let len = buf.len();
+    io.poll_stream(cx, Direction::Read, len, |fd| {
+        socket::read_uninit(fd.as_fd(), buf)
+    })
+}
+
+/// Polls a peek (`MSG_PEEK`).
+///
+/// Unlike a read, a short peek must not clear the readiness: the bytes stay queued, so no
+/// new edge would come for them and the next read would wait forever. Only `WouldBlock`
+/// clears it ([`PollEvented::poll_io`]).
+pub(crate) fn poll_peek(io: &Io, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    io.poll_io(cx, Direction::Read, |fd| socket::peek(fd.as_fd(), buf))
+}
+
+/// Polls a write (`send` with `MSG_NOSIGNAL`).
+pub(crate) fn poll_write(io: &Io, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    io.poll_stream(cx, Direction::Write, buf.len(), |fd| {
+        socket::send(fd.as_fd(), buf)
+    })
+}
+
+/// Polls a vectored write (`sendmsg` with `MSG_NOSIGNAL`).
+pub(crate) fn poll_write_vectored(
+    io: &Io,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
+    let len: usize = bufs.iter().map(|b| b.len()).sum();
+    if len == 0 {
+        return Poll::Ready(Ok(0));
+    }
+    io.poll_stream(cx, Direction::Write, len, |fd| {
+        socket::send_vectored(fd.as_fd(), bufs)
+    })
+}
+
+/// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
+pub(crate) async fn read_exact(io: &Io, buf: &mut [u8]) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match poll_fn(|cx| poll_read(io, cx, &mut buf[done..])).await? {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("stream ended after {done} of {} bytes", buf.len()),
+                ))
+            }
+            n => done += n,
+        }
+    }
+    Ok(())
+}
+
+/// Writes all of `buf`.
+pub(crate) async fn write_all(io: &Io, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| poll_write(io, cx, buf)).await? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
+}

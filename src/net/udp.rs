@@ -1,0 +1,228 @@
+//! `UdpSocket`.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::task::{Context, Poll};
+
+use rawrt_sys::socket;
+
+use super::{current_reactor, each_addr};
+use crate::reactor::{Direction, PollEvented};
+
+/// A UDP socket.
+///
+/// Unconnected, it sends to and receives from any address ([`send_to`](Self::send_to),
+/// [`recv_from`](Self::recv_from)). After [`connect`](Self::connect) it has a default peer:
+/// [`send`](Self::send) and [`recv`](Self::recv) talk to it, and datagrams from other
+/// addresses are dropped by the kernel.
+///
+/// Every method takes `&self`, so the socket can be shared (in an `Arc`) between a task that
+/// sends and one that receives. As with the stream types, each direction has one waker slot:
+/// if two tasks wait to receive (or two to send) on the same socket at once, only the last to
+/// poll is woken.
+///
+/// Each receive returns one whole datagram; a datagram longer than the buffer is truncated
+/// and the rest of it discarded, so size buffers for the largest datagram expected (65,507
+/// bytes at most for UDP over IPv4).
+///
+/// ```
+/// use rawrt::net::UdpSocket;
+///
+/// # let rt = rawrt::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// let a = UdpSocket::bind("127.0.0.1:0").await?;
+/// let b = UdpSocket::bind("127.0.0.1:0").await?;
+///
+/// a.send_to(b"ping", b.local_addr()?).await?;
+/// let mut buf = [0u8; 16];
+/// let (n, from) = b.recv_from(&mut buf).await?;
+/// assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+///
+/// // Connected: a default peer for send and recv.
+/// b.connect(from).await?;
+/// b.send(b"pong").await?;
+/// let n = a.recv(&mut buf).await?;
+/// assert_eq!(&buf[..n], b"pong");
+/// # Ok::<_, std::io::Error>(()) }).unwrap();
+/// ```
+pub struct UdpSocket {
+    io: PollEvented<OwnedFd>,
+}
+
+impl UdpSocket {
+    /// Creates a socket bound to `addr` (trying each resolved address in turn) and registers it
+    /// with the current runtime. Port 0 picks a free port; see [`local_addr`](Self::local_addr).
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        let reactor = current_reactor("UdpSocket::bind")?;
+        let fd = each_addr(addr, |a| {
+            let fd = socket::udp_socket(&a)?;
+            socket::bind(fd.as_fd(), &a)
+                .map_err(|e| io::Error::new(e.kind(), format!("bind {a}: {e}")))?;
+            Ok(fd)
+        })?;
+        Ok(UdpSocket {
+            io: PollEvented::new(fd, &reactor)?,
+        })
+    }
+
+    /// Sets the default peer (trying each resolved address in turn): [`send`](Self::send) goes
+    /// there, and only datagrams from there are received. Connecting again replaces the peer.
+    /// Nothing is sent on the network.
+    pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        each_addr(addr, |a| {
+            socket::connect(self.as_fd(), &a)
+                .map_err(|e| io::Error::new(e.kind(), format!("connect {a}: {e}")))
+        })
+    }
+
+    /// Wraps a std socket (made nonblocking here) for use with the current runtime.
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        let reactor = current_reactor("UdpSocket::from_std")?;
+        let fd = OwnedFd::from(socket);
+        socket::set_nonblocking(fd.as_fd(), true)?;
+        Ok(UdpSocket {
+            io: PollEvented::new(fd, &reactor)?,
+        })
+    }
+
+    /// Deregisters and returns the std socket (left nonblocking).
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        self.io.into_inner().map(std::net::UdpSocket::from)
+    }
+
+    /// Sends `buf` as one datagram to `target` (the first address it resolves to), returning
+    /// how many bytes were sent: all of them, or an error (`EMSGSIZE` if too large).
+    pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
+        let target = match target.to_socket_addrs()?.next() {
+            Some(a) => a,
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "no addresses to send data to",
+                ))
+            }
+        };
+        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+    }
+
+    /// Polls sending one datagram to `target`; see [`send_to`](Self::send_to).
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Write, |fd| {
+            socket::send_to(fd.as_fd(), buf, &target)
+        })
+    }
+
+    /// Receives one datagram, returning its length and the sender's address. Waits until one
+    /// arrives.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+    }
+
+    /// Polls receiving one datagram; see [`recv_from`](Self::recv_from).
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        // Datagrams: a short read says nothing about what is left queued, so readiness is
+        // cleared only on WouldBlock (poll_io), never after a successful receive.
+        self.io
+            .poll_io(cx, Direction::Read, |fd| socket::recv_from(fd.as_fd(), buf))
+    }
+
+    /// As [`recv_from`](Self::recv_from), but leaves the datagram queued (`MSG_PEEK`): the next
+    /// receive returns it again.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        poll_fn(|cx| self.poll_peek_from(cx, buf)).await
+    }
+
+    /// Polls a peek; see [`peek_from`](Self::peek_from).
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        self.io
+            .poll_io(cx, Direction::Read, |fd| socket::peek_from(fd.as_fd(), buf))
+    }
+
+    /// Sends `buf` as one datagram to the connected peer; see [`connect`](Self::connect). Fails
+    /// (`EDESTADDRREQ`) if there is none. That a previous datagram was refused (ICMP port
+    /// unreachable) may be reported here, or by the next receive, as `ConnectionRefused`.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_send(cx, buf)).await
+    }
+
+    /// Polls sending to the connected peer; see [`send`](Self::send).
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Write, |fd| socket::send(fd.as_fd(), buf))
+    }
+
+    /// Receives one datagram from the connected peer, returning its length.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_recv(cx, buf)).await
+    }
+
+    /// Polls receiving from the connected peer; see [`recv`](Self::recv).
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_io(cx, Direction::Read, |fd| socket::recv(fd.as_fd(), buf, 0))
+    }
+
+    /// The address this socket is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket::local_addr(self.as_fd())
+    }
+
+    /// The connected peer's address; `NotConnected` if [`connect`](Self::connect) was not
+    /// called.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        socket::peer_addr(self.as_fd())
+    }
+
+    /// Sets `SO_BROADCAST`: whether datagrams may be sent to a broadcast address.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        socket::set_broadcast(self.as_fd(), on)
+    }
+
+    /// Reads `SO_BROADCAST`.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        socket::broadcast(self.as_fd())
+    }
+
+    /// The pending socket error (`SO_ERROR`), if any; reading it clears it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        socket::take_error(self.as_fd())
+    }
+}
+
+impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("fd", &self.as_raw_fd())
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .finish()
+    }
+}

@@ -1,0 +1,220 @@
+//! `UnixStream`.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::task::{Context, Poll};
+
+use rawrt_sys::{socket, unix};
+
+use super::SocketAddr;
+use crate::net::{current_reactor, stream_io};
+use crate::reactor::{self, Direction, PollEvented};
+
+/// A Unix-domain stream connection.
+///
+/// It reads and writes like [`TcpStream`](crate::net::TcpStream): reading and writing are
+/// independent (one task may wait to read while another writes; if two tasks wait in the
+/// *same* direction, only the last one to poll is woken), and writes use `MSG_NOSIGNAL`, so
+/// a closed peer gives `EPIPE`, never `SIGPIPE`.
+///
+/// ```
+/// use rawrt::net::UnixStream;
+///
+/// # let rt = rawrt::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// let (mut a, mut b) = UnixStream::pair()?;
+/// a.write_all(b"ping").await?;
+/// let mut buf = [0u8; 4];
+/// b.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+///
+/// // Closing one end: the other reads end of stream.
+/// drop(a);
+/// assert_eq!(b.read(&mut buf).await?, 0);
+/// # Ok::<_, std::io::Error>(()) }).unwrap();
+/// ```
+pub struct UnixStream {
+    io: PollEvented<OwnedFd>,
+}
+
+impl UnixStream {
+    pub(crate) fn from_fd(fd: OwnedFd, reactor: &reactor::Handle) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: PollEvented::new(fd, reactor)?,
+        })
+    }
+
+    /// Connects to the socket listening at `path`.
+    ///
+    /// Fails with `NotFound` if there is no such file, `ConnectionRefused` if nothing listens
+    /// on it, and `WouldBlock` if the listener's backlog is full (the kernel gives no readiness
+    /// event for that, so retrying is up to the caller).
+    pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
+        let path = path.as_ref();
+        let reactor = current_reactor("UnixStream::connect")?;
+        let addr = unix::pathname_addr(path)?;
+        UnixStream::connect_with(&addr, &reactor)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("connect {}: {e}", path.display())))
+    }
+
+    /// As [`connect`](Self::connect), for any Unix address: a path, or a name in the abstract
+    /// namespace.
+    pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
+        let reactor = current_reactor("UnixStream::connect_addr")?;
+        UnixStream::connect_with(addr, &reactor)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("connect {addr:?}: {e}")))
+    }
+
+    async fn connect_with(addr: &SocketAddr, reactor: &reactor::Handle) -> io::Result<UnixStream> {
+        let fd = unix::stream_socket()?;
+        // A Unix stream connect completes (or fails) at once; should it ever be in progress,
+        // wait for the outcome as for TCP.
+        let in_progress = match unix::connect(fd.as_fd(), addr) {
+            Ok(()) => false,
+            Err(e) if socket::is_in_progress(&e) => true,
+            Err(e) => return Err(e),
+        };
+        let stream = UnixStream::from_fd(fd, reactor)?;
+        if in_progress {
+            poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write)).await?;
+            if let Some(e) = socket::take_error(stream.as_fd())? {
+                return Err(e);
+            }
+        }
+        Ok(stream)
+    }
+
+    /// Creates a connected pair of unnamed streams (`socketpair(2)`), both registered with the
+    /// current runtime.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let reactor = current_reactor("UnixStream::pair")?;
+        let (a, b) = socket::socketpair_stream()?;
+        Ok((
+            UnixStream::from_fd(a, &reactor)?,
+            UnixStream::from_fd(b, &reactor)?,
+        ))
+    }
+
+    /// Wraps a connected std stream (made nonblocking here) for use with the current runtime.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        let reactor = current_reactor("UnixStream::from_std")?;
+        let fd = OwnedFd::from(stream);
+        socket::set_nonblocking(fd.as_fd(), true)?;
+        UnixStream::from_fd(fd, &reactor)
+    }
+
+    /// Deregisters and returns the std stream (left nonblocking).
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        self.io
+            .into_inner()
+            .map(std::os::unix::net::UnixStream::from)
+    }
+
+    /// Reads some bytes; `Ok(0)` means end of stream (or an empty `buf`).
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        stream_io::read_exact(&self.io, buf).await
+    }
+
+    /// Writes some bytes, returning how many.
+    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write(cx, buf)).await
+    }
+
+    /// Writes all of `buf`.
+    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        stream_io::write_all(&self.io, buf).await
+    }
+
+    /// Reads without consuming.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_peek(cx, buf)).await
+    }
+
+    /// Polls a read. Ready with `Ok(n)` as soon as any bytes (or end of stream) are available.
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        stream_io::poll_read(&self.io, cx, buf)
+    }
+
+    /// Polls a read into possibly uninitialized memory (for hyper's buffers).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        stream_io::poll_read_uninit(&self.io, cx, buf)
+    }
+
+    /// Polls a peek (`MSG_PEEK`).
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        stream_io::poll_peek(&self.io, cx, buf)
+    }
+
+    /// Polls a write (`send` with `MSG_NOSIGNAL`: a closed peer gives `EPIPE`, never
+    /// `SIGPIPE`).
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        stream_io::poll_write(&self.io, cx, buf)
+    }
+
+    /// Polls a vectored write (`sendmsg`).
+    pub fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        stream_io::poll_write_vectored(&self.io, cx, bufs)
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        socket::shutdown(self.as_fd(), how)
+    }
+
+    /// The remote address (unnamed, unless the peer bound its socket).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        unix::peer_addr(self.as_fd())
+    }
+
+    /// The local address (unnamed for a client or a [`pair`](Self::pair) end).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        unix::local_addr(self.as_fd())
+    }
+
+    /// The pending socket error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        socket::take_error(self.as_fd())
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("fd", &self.as_raw_fd())
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .finish()
+    }
+}
