@@ -63,15 +63,40 @@ pub(crate) use std::thread;
 #[cfg(loom)]
 pub(crate) use loom::thread;
 
+/// A mutex that can be locked ignoring poisoning: std's and (under `--cfg loom`) loom's.
+pub(crate) trait Lock {
+    /// The guard type.
+    type Guard<'a>
+    where
+        Self: 'a;
+    /// Locks, ignoring poisoning.
+    fn lock_unpoisoned(&self) -> Self::Guard<'_>;
+}
+
+impl<T> Lock for std::sync::Mutex<T> {
+    type Guard<'a>
+        = std::sync::MutexGuard<'a, T>
+    where
+        T: 'a;
+    fn lock_unpoisoned(&self) -> std::sync::MutexGuard<'_, T> {
+        self.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(loom)]
+impl<T> Lock for loom::sync::Mutex<T> {
+    type Guard<'a>
+        = loom::sync::MutexGuard<'a, T>
+    where
+        T: 'a;
+    fn lock_unpoisoned(&self) -> loom::sync::MutexGuard<'_, T> {
+        self.lock().unwrap()
+    }
+}
+
 /// Locks a mutex, ignoring poisoning: a panic elsewhere must never become a panic in the
 /// runtime. Every lock in rawrt protects data whose invariants hold between statements.
-pub(crate) fn lock<T>(m: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
-    #[cfg(not(loom))]
-    {
-        m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-    #[cfg(loom)]
-    {
-        m.lock().unwrap()
-    }
+pub(crate) fn lock<M: Lock>(m: &M) -> M::Guard<'_> {
+    m.lock_unpoisoned()
 }
