@@ -43,6 +43,7 @@ macro_rules! syscall {
 
 pub mod epoll;
 pub mod eventfd;
+pub mod resource;
 pub mod socket;
 pub mod stats;
 pub mod unix;
