@@ -1,0 +1,830 @@
+//! `cargo bench --bench http`: the HTTP benchmark table of the README (issue #4).
+//!
+//! Five architectures answer `GET /` with `200 OK` / `Hello, World!` over HTTP/1.1
+//! keep-alive ([`servers`]): a single-threaded blocking server, one thread per connection,
+//! hyper on rawrt, hyper on rawrt's mio backend (pending, issue #5), and hyper on Tokio.
+//! Each runs in its own process, and the load comes from yet another process: the built-in
+//! closed-loop generator ([`load`]) or `wrk` (`--wrk`). The benchmark binary plays all these
+//! parts by re-executing itself (`--serve ...`, `--load ...`).
+//!
+//! A run: start every server, warm each up, then `--rounds` rounds in which every server is
+//! measured once, the order alternating (A B C D, D C B A, ...) so that drift (thermal,
+//! neighbours) does not favour one side; in round 1 `perf stat` counts the server's
+//! syscalls ([`syscalls`]). The medians per row make one markdown table on stdout
+//! ([`report`]); everything, every round included, also goes to `target/bench/http.json`,
+//! and a chart to `target/bench/http.svg`. Progress goes to stderr.
+//!
+//! Every child process is held by a guard that kills it on drop ([`child`]), every wait
+//! has a time limit, and everything listens and connects on 127.0.0.1 only.
+//!
+//! `cargo test --benches` runs this binary without cargo bench's `--bench` argument; it
+//! then prints a one-line hint and exits, so test runs stay fast (the pieces have their
+//! unit tests in the modules).
+
+mod child;
+mod histogram;
+mod json;
+mod load;
+mod proto;
+mod report;
+mod servers;
+mod syscalls;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::str::FromStr;
+use std::time::Duration;
+
+use json::Json;
+use load::{LoadParams, LoadResult};
+use report::{Machine, Outcome, Round, Row};
+use servers::Kind;
+use syscalls::SyscallSource;
+
+const USAGE: &str = "\
+http: rawrt's HTTP/1.1 \"Hello, World!\" benchmark (issue #4)
+
+usage: cargo bench --bench http [-- OPTIONS]
+
+Starts every server in its own process, loads each one from another process, and prints
+one markdown table of medians over the rounds. Also writes target/bench/http.json (all
+rounds, machine, parameters) and target/bench/http.svg (chart). Progress goes to stderr.
+With the defaults it takes about 80 s on 2 cores.
+
+options:
+  --duration SECS   measured seconds per server and round (default 5)
+  --rounds N        rounds; the server order alternates A B C D / D C B A (default 3)
+  --warmup SECS     unmeasured warm-up of each server before round 1 (default 1; 0: none)
+  --connections N   keep-alive connections (default 50 x cores, at most 500)
+  --threads N       load-generator threads (default max(1, cores / 2))
+  --workers N       worker threads of the async servers (default: all cores)
+  --timeout SECS    request timeout of the load generator (default 1)
+  --only LIST       comma-separated subset of: blocking,threads,rawrt,rawrt-mio,tokio
+  --wrk             load with wrk (installed separately) instead of the built-in generator
+  --no-syscalls     leave the Syscalls/req column empty (do not run perf)
+  -h, --help        this text
+
+A quick run: cargo bench --bench http -- --duration 3 --rounds 1
+
+Internal modes (the benchmark re-executes itself; each exits when its stdin closes):
+  --serve KIND --addr 127.0.0.1:PORT --workers N
+  --load --addr 127.0.0.1:PORT --connections N --threads N --duration-ms MS --timeout-ms MS
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--serve") => return child_mode("--serve", || child_serve(&args[1..])),
+        Some("--load") => return child_mode("--load", || child_load(&args[1..])),
+        _ => {}
+    }
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
+    if !args.iter().any(|a| a == "--bench") {
+        println!("http bench: run with cargo bench --bench http (--help for options)");
+        return ExitCode::SUCCESS;
+    }
+    let machine = Machine::detect();
+    let plan = match Plan::from_args(&args, machine.cores) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("http bench: {e} (try --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&plan, &machine) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("http bench: some servers failed (see the table)");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("http bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn child_mode(name: &str, f: impl FnOnce() -> Result<(), String>) -> ExitCode {
+    match f() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("http {name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Splits `args` into `(flag, value)` pairs. Flags in `with_value` take the next argument or
+/// an inline `--flag=value`; `switches` take none. Anything else is an error.
+fn split_flags(
+    args: &[String],
+    with_value: &[&str],
+    switches: &[&str],
+) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        if with_value.contains(&name) {
+            let v = match inline {
+                Some(v) => v,
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value"))?,
+            };
+            out.push((name.to_string(), v));
+        } else if switches.contains(&name) {
+            if inline.is_some() {
+                return Err(format!("{name} takes no value"));
+            }
+            out.push((name.to_string(), String::new()));
+        } else {
+            return Err(format!("unknown argument {arg:?}"));
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `v` as the value of `flag`, within `range`.
+fn num<T>(flag: &str, v: &str, range: std::ops::RangeInclusive<T>) -> Result<T, String>
+where
+    T: FromStr + PartialOrd + std::fmt::Display,
+    T::Err: std::fmt::Display,
+{
+    let n: T = v.trim().parse().map_err(|e| format!("{flag} {v:?}: {e}"))?;
+    if !range.contains(&n) {
+        return Err(format!(
+            "{flag} {v}: must be between {} and {}",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(n)
+}
+
+fn secs(flag: &str, v: &str, range: std::ops::RangeInclusive<f64>) -> Result<Duration, String> {
+    num(flag, v, range).map(Duration::from_secs_f64)
+}
+
+/// `--serve KIND --addr ADDR --workers N`.
+fn child_serve(args: &[String]) -> Result<(), String> {
+    let id = args.first().ok_or("--serve needs a server kind")?;
+    let kind = Kind::from_id(id).ok_or_else(|| {
+        let ids: Vec<&str> = Kind::ALL.iter().map(|k| k.id()).collect();
+        format!("unknown server {id:?} (one of {})", ids.join(", "))
+    })?;
+    let mut addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let mut workers = default_workers();
+    for (flag, v) in split_flags(&args[1..], &["--addr", "--workers"], &[])? {
+        match flag.as_str() {
+            "--addr" => addr = parse_loopback(&v)?,
+            _ => workers = num(&flag, &v, 1..=1024)?,
+        }
+    }
+    child::exit_when_stdin_closes();
+    servers::serve(kind, addr, workers)
+}
+
+/// `--load --addr ADDR --connections N --threads N --duration-ms MS --timeout-ms MS`:
+/// prints one JSON line.
+fn child_load(args: &[String]) -> Result<(), String> {
+    let mut p = LoadParams {
+        addr: ([127, 0, 0, 1], 80).into(),
+        connections: 1,
+        threads: 1,
+        duration: Duration::from_secs(1),
+        timeout: Duration::from_secs(2),
+    };
+    let mut have_addr = false;
+    let flags = split_flags(
+        args,
+        &[
+            "--addr",
+            "--connections",
+            "--threads",
+            "--duration-ms",
+            "--timeout-ms",
+        ],
+        &[],
+    )?;
+    for (flag, v) in flags {
+        match flag.as_str() {
+            "--addr" => {
+                p.addr = parse_loopback(&v)?;
+                have_addr = true;
+            }
+            "--connections" => p.connections = num(&flag, &v, 1..=100_000)?,
+            "--threads" => p.threads = num(&flag, &v, 1..=1024)?,
+            "--duration-ms" => p.duration = Duration::from_millis(num(&flag, &v, 1..=3_600_000)?),
+            _ => p.timeout = Duration::from_millis(num(&flag, &v, 1..=600_000)?),
+        }
+    }
+    if !have_addr {
+        return Err("--load needs --addr".into());
+    }
+    child::exit_when_stdin_closes();
+    let r = load::run_builtin(&p)?;
+    println!("{}", r.to_json());
+    Ok(())
+}
+
+fn parse_loopback(v: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = v.parse().map_err(|e| format!("--addr {v:?}: {e}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("--addr {v}: loopback addresses only"));
+    }
+    Ok(addr)
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// What to run, with the defaults resolved for this machine.
+#[derive(Debug, Clone)]
+struct Plan {
+    kinds: Vec<Kind>,
+    duration: Duration,
+    rounds: usize,
+    warmup: Duration,
+    connections: usize,
+    threads: usize,
+    workers: usize,
+    timeout: Duration,
+    wrk: bool,
+    no_syscalls: bool,
+    /// Where each of connections / threads / workers came from, for the header.
+    why_connections: String,
+    why_threads: String,
+    why_workers: String,
+}
+
+impl Plan {
+    fn from_args(args: &[String], cores: usize) -> Result<Plan, String> {
+        let flags = split_flags(
+            args,
+            &[
+                "--duration",
+                "--rounds",
+                "--warmup",
+                "--connections",
+                "--threads",
+                "--workers",
+                "--timeout",
+                "--only",
+            ],
+            &["--wrk", "--no-syscalls", "--bench"],
+        )?;
+        let mut plan = Plan {
+            kinds: Kind::ALL.to_vec(),
+            duration: Duration::from_secs(5),
+            rounds: 3,
+            warmup: Duration::from_secs(1),
+            // 50 per core: enough queued connections that every worker always has work;
+            // capped to stay far from fd and listen-backlog limits.
+            connections: (50 * cores).min(500),
+            // The load generator gets half the cores, so it cannot starve the server.
+            threads: (cores / 2).max(1),
+            workers: cores,
+            // A hello-world answer over loopback that takes a second has failed; shorter than
+            // the run, so connections a server leaves waiting show up as timeouts.
+            timeout: Duration::from_secs(1),
+            wrk: false,
+            no_syscalls: false,
+            why_connections: format!("default: 50 x {cores} cores, at most 500"),
+            why_threads: "default: max(1, cores / 2), so the load leaves the other cores to \
+                          the server; nothing is pinned"
+                .into(),
+            why_workers: "default: all cores".into(),
+        };
+        for (flag, v) in flags {
+            match flag.as_str() {
+                "--duration" => plan.duration = secs(&flag, &v, 0.1..=3600.0)?,
+                "--rounds" => plan.rounds = num(&flag, &v, 1..=100)?,
+                "--warmup" => plan.warmup = secs(&flag, &v, 0.0..=600.0)?,
+                "--connections" => {
+                    plan.connections = num(&flag, &v, 1..=20_000)?;
+                    plan.why_connections = "--connections".into();
+                }
+                "--threads" => {
+                    plan.threads = num(&flag, &v, 1..=1024)?;
+                    plan.why_threads = "--threads".into();
+                }
+                "--workers" => {
+                    plan.workers = num(&flag, &v, 1..=1024)?;
+                    plan.why_workers = "--workers".into();
+                }
+                "--timeout" => plan.timeout = secs(&flag, &v, 0.1..=600.0)?,
+                "--only" => {
+                    let mut kinds = Vec::new();
+                    for id in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        let k = Kind::from_id(id).ok_or_else(|| {
+                            let ids: Vec<&str> = Kind::ALL.iter().map(|k| k.id()).collect();
+                            format!("--only: unknown server {id:?} (one of {})", ids.join(","))
+                        })?;
+                        if !kinds.contains(&k) {
+                            kinds.push(k);
+                        }
+                    }
+                    if kinds.is_empty() {
+                        return Err("--only needs at least one server".into());
+                    }
+                    // Keep table order.
+                    plan.kinds = Kind::ALL
+                        .into_iter()
+                        .filter(|k| kinds.contains(k))
+                        .collect();
+                }
+                "--wrk" => plan.wrk = true,
+                "--no-syscalls" => plan.no_syscalls = true,
+                _ => {} // --bench
+            }
+        }
+        if plan.wrk {
+            // wrk takes whole seconds.
+            plan.duration = Duration::from_secs(plan.duration.as_secs_f64().ceil() as u64);
+            plan.timeout = Duration::from_secs(plan.timeout.as_secs_f64().ceil() as u64);
+        }
+        Ok(plan)
+    }
+
+    fn load_params(&self, addr: SocketAddr, duration: Duration) -> LoadParams {
+        LoadParams {
+            addr,
+            connections: self.connections,
+            threads: self.threads,
+            duration,
+            timeout: self.timeout,
+        }
+    }
+
+    fn as_json(&self, generator: &str, syscalls: &str) -> Json {
+        Json::obj()
+            .set(
+                "servers",
+                self.kinds
+                    .iter()
+                    .map(|k| Json::from(k.id()))
+                    .collect::<Vec<_>>(),
+            )
+            .set("generator", generator)
+            .set("connections", self.connections)
+            .set("load_threads", self.threads)
+            .set("workers", self.workers)
+            .set("duration_s", self.duration.as_secs_f64())
+            .set("warmup_s", self.warmup.as_secs_f64())
+            .set("rounds", self.rounds)
+            .set("request_timeout_s", self.timeout.as_secs_f64())
+            .set("syscalls", syscalls)
+    }
+}
+
+/// Seconds as `5 s` / `0.5 s`.
+fn fmt_secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// A server process, or why there is none.
+enum Slot {
+    Running {
+        guard: child::ChildGuard,
+        addr: SocketAddr,
+    },
+    NotBuilt(String),
+    Failed(String),
+}
+
+fn start_server(exe: &Path, kind: Kind, workers: usize) -> Result<Slot, String> {
+    let mut cmd = Command::new(exe);
+    cmd.args(["--serve", kind.id(), "--addr", "127.0.0.1:0", "--workers"])
+        .arg(workers.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut guard = child::ChildGuard::spawn(cmd, &format!("{} server", kind.label()))?;
+    let line = guard.first_line(Duration::from_secs(20))?;
+    let addr = line
+        .strip_prefix("listening on http://")
+        .and_then(|a| a.parse::<SocketAddr>().ok())
+        .ok_or_else(|| format!("{} server: unexpected first line {line:?}", kind.label()))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{} server listens on {addr}, not loopback",
+            kind.label()
+        ));
+    }
+    Ok(Slot::Running { guard, addr })
+}
+
+/// Whether `name` is an executable in `PATH`.
+fn in_path(name: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            let p = dir.join(name);
+            p.is_file()
+                && std::fs::metadata(&p).is_ok_and(|m| {
+                    use std::os::unix::fs::PermissionsExt;
+                    m.permissions().mode() & 0o111 != 0
+                })
+        })
+    })
+}
+
+/// Runs one load against `addr` for `duration`, as a child process (built-in or wrk).
+fn run_load(
+    exe: &Path,
+    plan: &Plan,
+    addr: SocketAddr,
+    duration: Duration,
+) -> Result<LoadResult, String> {
+    let p = plan.load_params(addr, duration);
+    let limit = duration + 2 * plan.timeout + Duration::from_secs(15);
+    if plan.wrk {
+        let mut cmd = Command::new("wrk");
+        cmd.args(load::wrk_args(&p));
+        let out = child::output_with_timeout(cmd, limit)?;
+        if !out.success {
+            return Err(format!(
+                "wrk exited with {}: {}",
+                out.status,
+                out.stderr.trim()
+            ));
+        }
+        return load::parse_wrk(&out.stdout);
+    }
+    let mut cmd = Command::new(exe);
+    cmd.args(["--load", "--addr", &p.addr.to_string()])
+        .args(["--connections", &p.connections.to_string()])
+        .args(["--threads", &p.threads.to_string()])
+        .args(["--duration-ms", &p.duration.as_millis().max(1).to_string()])
+        .args(["--timeout-ms", &p.timeout.as_millis().max(1).to_string()]);
+    let out = child::output_with_timeout(cmd, limit)?;
+    if !out.success {
+        return Err(format!(
+            "load generator exited with {}: {}",
+            out.status,
+            out.stderr.trim()
+        ));
+    }
+    let line = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .ok_or_else(|| format!("load generator printed no result: {}", out.stderr.trim()))?;
+    LoadResult::from_json(&Json::parse(line)?)
+}
+
+/// The target directory: `CARGO_TARGET_DIR` if absolute, else the nearest ancestor of this
+/// executable that holds cargo's `CACHEDIR.TAG`, else `./target`.
+fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        if dir.is_absolute() {
+            return dir;
+        }
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe
+            .ancestors()
+            .skip(1)
+            .find(|d| d.join("CACHEDIR.TAG").is_file())
+        {
+            return dir.to_path_buf();
+        }
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// `path` relative to the current directory when it is inside it.
+fn display_path(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// The whole benchmark. `Ok(false)` when some server failed (the table still printed).
+fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
+    if plan.wrk && !in_path("wrk") {
+        return Err("--wrk: wrk is not installed (apt-get install -y wrk)".into());
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
+    let source = SyscallSource::detect(plan.no_syscalls);
+
+    // Start every server first; they idle (blocked in accept / epoll_wait) while the
+    // others are measured.
+    let mut slots: Vec<(Kind, Slot)> = Vec::new();
+    for &kind in &plan.kinds {
+        let slot = match kind.availability() {
+            Err(why) => Slot::NotBuilt(why.to_string()),
+            Ok(()) => start_server(&exe, kind, plan.workers).unwrap_or_else(Slot::Failed),
+        };
+        if let Slot::Failed(why) = &slot {
+            eprintln!("http bench: {why}");
+        }
+        slots.push((kind, slot));
+    }
+    let running = slots
+        .iter()
+        .filter(|(_, s)| matches!(s, Slot::Running { .. }))
+        .count();
+    let perf_extra = if matches!(source, SyscallSource::Perf { .. }) {
+        1.2
+    } else {
+        0.0
+    };
+    let estimate = running as f64
+        * (plan.warmup.as_secs_f64()
+            + plan.rounds as f64 * (plan.duration.as_secs_f64() + 0.2)
+            + perf_extra);
+    eprintln!(
+        "http bench: {running} servers x {} round(s) x {}, {} warm-up each: about {:.0} s",
+        plan.rounds,
+        fmt_secs(plan.duration),
+        fmt_secs(plan.warmup),
+        estimate.ceil()
+    );
+
+    if !plan.warmup.is_zero() {
+        for (kind, slot) in &slots {
+            if let Slot::Running { addr, .. } = slot {
+                if let Err(e) = run_load(&exe, plan, *addr, plan.warmup) {
+                    eprintln!("http bench: warm-up of {}: {e}", kind.label());
+                }
+            }
+        }
+    }
+
+    let mut rounds: Vec<Round> = Vec::new();
+    for r in 0..plan.rounds {
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        if r % 2 == 1 {
+            order.reverse();
+        }
+        let mut results: Vec<Option<Outcome>> = vec![None; slots.len()];
+        for &i in &order {
+            let (kind, slot) = &mut slots[i];
+            let outcome = match slot {
+                Slot::NotBuilt(why) => Outcome::NotBuilt(why.clone()),
+                Slot::Failed(why) => Outcome::Failed(why.clone()),
+                Slot::Running { guard, addr } => {
+                    if guard.has_exited() {
+                        Outcome::Failed("server process exited".into())
+                    } else {
+                        measure(&exe, plan, &source, guard.pid(), *addr, r == 0)
+                    }
+                }
+            };
+            eprintln!(
+                "[round {}/{}] {}: {}",
+                r + 1,
+                plan.rounds,
+                kind.label(),
+                progress(&outcome)
+            );
+            results[i] = Some(outcome);
+        }
+        rounds.push(Round {
+            order: order.iter().map(|&i| slots[i].0).collect(),
+            results: slots
+                .iter()
+                .zip(results)
+                .map(|((k, _), o)| (*k, o.unwrap_or_else(|| Outcome::Failed("not run".into()))))
+                .collect(),
+        });
+    }
+    drop(slots); // kills the servers
+
+    let rows = report::summarize(&plan.kinds, &rounds);
+    let generator = if plan.wrk {
+        let p = plan.load_params(([127, 0, 0, 1], 0).into(), plan.duration);
+        let args = load::wrk_args(&p);
+        format!("wrk {} (--wrk)", args[..args.len() - 1].join(" "))
+    } else {
+        "built-in closed-loop generator (own process, epoll, one request in flight per \
+         connection)"
+            .to_string()
+    };
+    let header = vec![
+        format!(
+            "Machine: {} (cores from available_parallelism)",
+            machine.describe()
+        ),
+        format!(
+            "Servers: one process each; GET / answered with 200 \"Hello, World!\" \
+             (content-length 13), HTTP/1.1 keep-alive, TCP_NODELAY; rawrt and Tokio: hyper \
+             1.x http1 with {} worker threads ({})",
+            plan.workers, plan.why_workers
+        ),
+        format!(
+            "Load: {generator}; {} connections ({}), {} thread{} ({}); {} per run after a \
+             {} warm-up; request timeout {}",
+            plan.connections,
+            plan.why_connections,
+            plan.threads,
+            if plan.threads == 1 { "" } else { "s" },
+            plan.why_threads,
+            fmt_secs(plan.duration),
+            fmt_secs(plan.warmup),
+            fmt_secs(plan.timeout)
+        ),
+        format!(
+            "Rounds: {}, server order alternating (A B C D / D C B A); every cell is the \
+             median over the rounds; latency is per request, from the client (closed loop)",
+            plan.rounds
+        ),
+        format!("Syscalls/req: {}", source.describe()),
+    ];
+    let title = "rawrt HTTP benchmark: GET / -> 200 \"Hello, World!\", HTTP/1.1 keep-alive, \
+                 loopback";
+
+    let table = report::table(&rows);
+    println!("{title}\n");
+    for line in &header {
+        println!("- {line}");
+    }
+    println!();
+    print!("{table}");
+
+    let dir = target_dir().join("bench");
+    let json_path = dir.join("http.json");
+    let svg_path = dir.join("http.svg");
+    let generator_id = if plan.wrk { "wrk" } else { "builtin" };
+    let doc = report::to_json(
+        machine,
+        plan.as_json(generator_id, &source.describe()),
+        &rounds,
+        &rows,
+        &header,
+    );
+    let subtitles = vec![
+        machine.describe(),
+        format!(
+            "{}: {} connections, {} load thread(s), {} x {} round(s), medians; servers: {} workers",
+            if plan.wrk { "wrk" } else { "built-in load" },
+            plan.connections,
+            plan.threads,
+            fmt_secs(plan.duration),
+            plan.rounds,
+            plan.workers
+        ),
+    ];
+    let chart = report::svg(
+        &rows,
+        "rawrt HTTP benchmark: hello world, HTTP/1.1 keep-alive",
+        &subtitles,
+    );
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&json_path, format!("{doc:#}\n")))
+        .and_then(|()| std::fs::write(&svg_path, chart))
+        .map_err(|e| format!("writing {}: {e}", dir.display()))?;
+    println!(
+        "\nJSON: {} · chart: {}",
+        display_path(&json_path),
+        display_path(&svg_path)
+    );
+    Ok(!rows.iter().any(|(_, r)| matches!(r, Row::Failed(_))))
+}
+
+/// Measures one server once; with `count_syscalls`, under perf.
+fn measure(
+    exe: &Path,
+    plan: &Plan,
+    source: &SyscallSource,
+    pid: u32,
+    addr: SocketAddr,
+    count_syscalls: bool,
+) -> Outcome {
+    // perf needs a moment to attach before the load starts; its window covers the load.
+    let lead = Duration::from_millis(300);
+    let probe = if count_syscalls {
+        source.start(pid, lead + plan.duration + Duration::from_millis(500))
+    } else {
+        None
+    };
+    if probe.is_some() {
+        std::thread::sleep(lead);
+    }
+    match run_load(exe, plan, addr, plan.duration) {
+        Ok(load) => {
+            let syscalls = probe.and_then(|p| match p.finish() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("http bench: syscall count: {e}");
+                    None
+                }
+            });
+            Outcome::Measured { load, syscalls }
+        }
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+fn progress(o: &Outcome) -> String {
+    match o {
+        Outcome::Measured { load, syscalls } => {
+            let sys = match syscalls {
+                Some(s) if load.requests > 0 => {
+                    format!(
+                        ", {:.2} syscalls/req",
+                        s.total() as f64 / load.requests as f64
+                    )
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{} req/s, p50 {}, p99 {}, errors {}{sys}",
+                report::fmt_int(load.rps),
+                report::fmt_latency(load.p50),
+                report::fmt_latency(load.p99),
+                report::fmt_errors(&load.errors)
+            )
+        }
+        Outcome::NotBuilt(why) => why.clone(),
+        Outcome::Failed(why) => format!("failed: {why}"),
+    }
+}
+
+// Cargo compiles harness = false benches with `--cfg test` but without a test harness, so
+// these tests only run from `tests/bench_http.rs`; here their helpers would look unused.
+#[cfg(test)]
+#[allow(dead_code, unused_imports)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn defaults_scale_with_cores() {
+        let p = Plan::from_args(&args("--bench"), 2).unwrap();
+        assert_eq!((p.connections, p.threads, p.workers), (100, 1, 2));
+        assert_eq!((p.duration, p.rounds), (Duration::from_secs(5), 3));
+        let p = Plan::from_args(&[], 64).unwrap();
+        assert_eq!((p.connections, p.threads, p.workers), (500, 32, 64));
+    }
+
+    #[test]
+    fn flags() {
+        let p = Plan::from_args(
+            &args("--duration 3 --rounds=1 --only tokio,rawrt --workers 4 --wrk --bench"),
+            2,
+        )
+        .unwrap();
+        assert_eq!(p.duration, Duration::from_secs(3));
+        assert_eq!(p.rounds, 1);
+        assert_eq!(p.kinds, vec![Kind::Rawrt, Kind::Tokio]);
+        assert_eq!(p.workers, 4);
+        assert!(p.wrk);
+        // wrk takes whole seconds.
+        let p = Plan::from_args(&args("--duration 0.5 --wrk"), 2).unwrap();
+        assert_eq!(p.duration, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn bad_flags_are_errors_not_panics() {
+        for bad in [
+            "--frobnicate",
+            "--duration",
+            "--duration abc",
+            "--duration 0",
+            "--rounds 0",
+            "--rounds -1",
+            "--only nginx",
+            "--only ,",
+            "--wrk=yes",
+            "--connections 99999999999999999999",
+        ] {
+            let e = Plan::from_args(&args(bad), 2).unwrap_err();
+            assert!(!e.is_empty(), "{bad}");
+        }
+        assert!(child_serve(&args("nginx")).is_err());
+        assert!(child_serve(&args("rawrt --addr 10.0.0.1:80")).is_err());
+        assert!(child_load(&args("--connections 5")).is_err());
+    }
+
+    #[test]
+    fn target_dir_is_found() {
+        let dir = target_dir();
+        assert!(!dir.as_os_str().is_empty());
+    }
+}

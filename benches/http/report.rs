@@ -1,0 +1,1014 @@
+//! Results: per-round measurements, medians per row, and the three outputs: the markdown
+//! table (stdout), `target/bench/http.json` (everything) and `target/bench/http.svg` (a
+//! chart drawn by hand: req/s bars, and p50..p99 latency on a log axis).
+
+use std::fmt::Write as _;
+
+use super::json::Json;
+use super::load::{Errors, LoadResult};
+use super::servers::Kind;
+use super::syscalls::SyscallCounts;
+
+/// The machine the benchmark ran on.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// `std::thread::available_parallelism()`.
+    pub cores: usize,
+    /// Kernel release.
+    pub kernel: String,
+    /// CPU model name.
+    pub cpu: String,
+}
+
+impl Machine {
+    /// Reads cores, kernel release and CPU model from this machine.
+    pub fn detect() -> Machine {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                let out = std::process::Command::new("uname")
+                    .arg("-r")
+                    .output()
+                    .ok()?;
+                Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| cpu_model(&info))
+            .unwrap_or_else(|| "unknown CPU".into());
+        Machine { cores, kernel, cpu }
+    }
+
+    /// `2 cores, AMD EPYC, Linux 6.18`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} core{}, {}, Linux {}",
+            self.cores,
+            if self.cores == 1 { "" } else { "s" },
+            self.cpu,
+            self.kernel
+        )
+    }
+
+    /// As JSON.
+    pub fn to_json(&self) -> Json {
+        Json::obj()
+            .set("cores", self.cores)
+            .set("kernel", self.kernel.as_str())
+            .set("cpu", self.cpu.as_str())
+    }
+}
+
+/// The CPU model from `/proc/cpuinfo` text (`model name`, or `Hardware`/`cpu model` on
+/// other architectures).
+pub fn cpu_model(info: &str) -> Option<String> {
+    ["model name", "Hardware", "cpu model", "Processor"]
+        .iter()
+        .find_map(|key| {
+            info.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == *key && !v.trim().is_empty()).then(|| v.trim().to_string())
+            })
+        })
+}
+
+/// One server in one round.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Measured.
+    Measured {
+        /// What the load generator saw.
+        load: LoadResult,
+        /// Syscall counts of the server during this run, if counted.
+        syscalls: Option<SyscallCounts>,
+    },
+    /// The server does not exist in this build.
+    NotBuilt(String),
+    /// The server or the load failed.
+    Failed(String),
+}
+
+impl Outcome {
+    fn syscalls_per_req(&self) -> Option<f64> {
+        match self {
+            Outcome::Measured {
+                load,
+                syscalls: Some(s),
+            } if load.requests > 0 => Some(s.total() as f64 / load.requests as f64),
+            _ => None,
+        }
+    }
+
+    fn to_json(&self, kind: Kind) -> Json {
+        let base = Json::obj()
+            .set("server", kind.id())
+            .set("label", kind.label());
+        match self {
+            Outcome::Measured { load, syscalls } => {
+                let mut v = base.set("status", "measured");
+                if let Json::Obj(fields) = load.to_json() {
+                    for (k, x) in fields {
+                        v = v.set(&k, x);
+                    }
+                }
+                let sys = syscalls.as_ref().map(|s| {
+                    let mut by = Json::obj();
+                    for (name, n) in &s.by_call {
+                        by = by.set(name, *n);
+                    }
+                    Json::obj()
+                        .set("total", s.total())
+                        .set("per_request", self.syscalls_per_req())
+                        .set("by_call", by)
+                });
+                v.set("syscalls", sys.unwrap_or(Json::Null))
+            }
+            Outcome::NotBuilt(why) => base.set("status", "not_built").set("reason", why.as_str()),
+            Outcome::Failed(why) => base.set("status", "failed").set("reason", why.as_str()),
+        }
+    }
+}
+
+/// One round: every server once, in `order`.
+#[derive(Debug, Clone)]
+pub struct Round {
+    /// The order the servers were measured in.
+    pub order: Vec<Kind>,
+    /// Results in table order.
+    pub results: Vec<(Kind, Outcome)>,
+}
+
+/// A row of the final table: medians over the rounds in which the server was measured.
+#[derive(Debug, Clone)]
+pub enum Row {
+    /// Medians.
+    Measured {
+        /// Median req/s.
+        rps: f64,
+        /// Median percentiles, µs: p50, p75, p90, p99.
+        pct: [f64; 4],
+        /// Median of each error kind.
+        errors: Errors,
+        /// Median syscalls per request over the rounds where they were counted.
+        syscalls_per_req: Option<f64>,
+        /// Rounds measured.
+        rounds: usize,
+        /// Rounds that failed (not in the medians).
+        failed: usize,
+    },
+    /// Not built.
+    NotBuilt(String),
+    /// Failed in every round.
+    Failed(String),
+}
+
+/// The median; the mean of the middle two for an even count. `NaN` when empty.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Medians per server over `rounds`, in table order.
+pub fn summarize(kinds: &[Kind], rounds: &[Round]) -> Vec<(Kind, Row)> {
+    kinds
+        .iter()
+        .map(|&kind| {
+            let outcomes: Vec<&Outcome> = rounds
+                .iter()
+                .flat_map(|r| r.results.iter())
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, o)| o)
+                .collect();
+            let loads: Vec<&LoadResult> = outcomes
+                .iter()
+                .filter_map(|o| match o {
+                    Outcome::Measured { load, .. } => Some(load),
+                    _ => None,
+                })
+                .collect();
+            if loads.is_empty() {
+                let row = outcomes
+                    .iter()
+                    .find_map(|o| match o {
+                        Outcome::NotBuilt(why) => Some(Row::NotBuilt(why.clone())),
+                        Outcome::Failed(why) => Some(Row::Failed(why.clone())),
+                        Outcome::Measured { .. } => None,
+                    })
+                    .unwrap_or_else(|| Row::Failed("not run".into()));
+                return (kind, row);
+            }
+            let med = |f: &dyn Fn(&LoadResult) -> f64| median(loads.iter().map(|l| f(l)).collect());
+            let med_err = |f: &dyn Fn(&Errors) -> u64| {
+                median(loads.iter().map(|l| f(&l.errors) as f64).collect()).round() as u64
+            };
+            let sys: Vec<f64> = outcomes
+                .iter()
+                .filter_map(|o| o.syscalls_per_req())
+                .collect();
+            let row = Row::Measured {
+                rps: med(&|l| l.rps),
+                pct: [
+                    med(&|l| l.p50),
+                    med(&|l| l.p75),
+                    med(&|l| l.p90),
+                    med(&|l| l.p99),
+                ],
+                errors: Errors {
+                    connect: med_err(&|e| e.connect),
+                    read: med_err(&|e| e.read),
+                    write: med_err(&|e| e.write),
+                    timeout: med_err(&|e| e.timeout),
+                    status: med_err(&|e| e.status),
+                },
+                syscalls_per_req: (!sys.is_empty()).then(|| median(sys)),
+                rounds: loads.len(),
+                failed: outcomes
+                    .iter()
+                    .filter(|o| matches!(o, Outcome::Failed(_)))
+                    .count(),
+            };
+            (kind, row)
+        })
+        .collect()
+}
+
+/// `1234567.8` → `1,234,568`.
+pub fn fmt_int(v: f64) -> String {
+    if !v.is_finite() {
+        return "—".into();
+    }
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// Microseconds as milliseconds with sensible precision: `0.087 ms`, `1.23 ms`, `923 ms`,
+/// `2.05 s`.
+pub fn fmt_latency(us: f64) -> String {
+    if !us.is_finite() {
+        "—".into()
+    } else if us < 1_000.0 {
+        format!("{:.3} ms", us / 1e3)
+    } else if us < 100_000.0 {
+        format!("{:.2} ms", us / 1e3)
+    } else if us < 1_000_000.0 {
+        format!("{:.0} ms", us / 1e3)
+    } else if us < 10_000_000.0 {
+        format!("{:.2} s", us / 1e6)
+    } else {
+        format!("{:.0} s", us / 1e6)
+    }
+}
+
+/// `0`, or the total with the non-zero kinds: `198 (timeout 198)`.
+pub fn fmt_errors(e: &Errors) -> String {
+    let total = e.total();
+    if total == 0 {
+        return "0".into();
+    }
+    let parts: Vec<String> = e
+        .fields()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k} {}", fmt_int(*n as f64)))
+        .collect();
+    format!("{} ({})", fmt_int(total as f64), parts.join(", "))
+}
+
+/// The markdown table of `rows`.
+pub fn table(rows: &[(Kind, Row)]) -> String {
+    let mut t = String::new();
+    t.push_str("| Architecture | Req/sec | p50 | p75 | p90 | p99 | Errors | Syscalls/req |\n");
+    t.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (kind, row) in rows {
+        let dash = "—";
+        let cells: Vec<String> = match row {
+            Row::Measured {
+                rps,
+                pct,
+                errors,
+                syscalls_per_req,
+                ..
+            } => {
+                let mut c = vec![fmt_int(*rps)];
+                c.extend(pct.iter().map(|&p| fmt_latency(p)));
+                c.push(fmt_errors(errors));
+                c.push(syscalls_per_req.map_or(dash.to_string(), |s| format!("{s:.2}")));
+                c
+            }
+            Row::NotBuilt(why) => {
+                let mut c = vec![format!("{dash} {why}")];
+                c.extend(std::iter::repeat(dash.to_string()).take(6));
+                c
+            }
+            Row::Failed(why) => {
+                let mut c = vec![format!("{dash} failed: {}", why.replace('|', "/"))];
+                c.extend(std::iter::repeat(dash.to_string()).take(6));
+                c
+            }
+        };
+        let _ = writeln!(t, "| {} | {} |", kind.label(), cells.join(" | "));
+    }
+    t
+}
+
+/// The median row as JSON.
+fn row_json(kind: Kind, row: &Row) -> Json {
+    let base = Json::obj()
+        .set("server", kind.id())
+        .set("label", kind.label());
+    match row {
+        Row::Measured {
+            rps,
+            pct,
+            errors,
+            syscalls_per_req,
+            rounds,
+            failed,
+        } => {
+            let mut e = Json::obj();
+            for (k, v) in errors.fields() {
+                e = e.set(k, v);
+            }
+            base.set("status", "measured")
+                .set("rps", *rps)
+                .set("p50_us", pct[0])
+                .set("p75_us", pct[1])
+                .set("p90_us", pct[2])
+                .set("p99_us", pct[3])
+                .set("errors", e)
+                .set("errors_total", errors.total())
+                .set("syscalls_per_request", *syscalls_per_req)
+                .set("rounds_measured", *rounds)
+                .set("rounds_failed", *failed)
+        }
+        Row::NotBuilt(why) => base.set("status", "not_built").set("reason", why.as_str()),
+        Row::Failed(why) => base.set("status", "failed").set("reason", why.as_str()),
+    }
+}
+
+/// Everything about a run, for `http.json`.
+pub fn to_json(
+    machine: &Machine,
+    params: Json,
+    rounds: &[Round],
+    rows: &[(Kind, Row)],
+    header: &[String],
+) -> Json {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let rounds_json: Vec<Json> = rounds
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            Json::obj()
+                .set("round", i + 1)
+                .set(
+                    "order",
+                    r.order
+                        .iter()
+                        .map(|k| Json::from(k.id()))
+                        .collect::<Vec<_>>(),
+                )
+                .set(
+                    "results",
+                    r.results
+                        .iter()
+                        .map(|(k, o)| o.to_json(*k))
+                        .collect::<Vec<_>>(),
+                )
+        })
+        .collect();
+    Json::obj()
+        .set("benchmark", "http")
+        .set("unix_time", unix)
+        .set("machine", machine.to_json())
+        .set("params", params)
+        .set(
+            "header",
+            header
+                .iter()
+                .map(|l| Json::from(l.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .set(
+            "medians",
+            rows.iter()
+                .map(|(k, r)| row_json(*k, r))
+                .collect::<Vec<_>>(),
+        )
+        .set("rounds", rounds_json)
+        .set("table", table(rows))
+}
+
+/// Escapes text for XML content and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A "nice" axis step (1, 2 or 5 × 10^k) for about `ticks` ticks up to `max`.
+pub fn nice_step(max: f64, ticks: f64) -> f64 {
+    if max.is_nan() || max <= 0.0 || max.is_infinite() {
+        return 1.0;
+    }
+    let raw = max / ticks;
+    let mag = 10f64.powf(raw.log10().floor());
+    let norm = raw / mag;
+    let nice = if norm <= 1.0 {
+        1.0
+    } else if norm <= 2.0 {
+        2.0
+    } else if norm <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+/// `12000` → `12k`; `1500000` → `1.5M`.
+fn fmt_short(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{}M", trim_float(v / 1e6))
+    } else if v >= 1e3 {
+        format!("{}k", trim_float(v / 1e3))
+    } else {
+        trim_float(v)
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A decade of microseconds: `1 µs`, `100 µs`, `10 ms`, `1 s`.
+fn fmt_decade(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{} s", trim_float(us / 1e6))
+    } else if us >= 1e3 {
+        format!("{} ms", trim_float(us / 1e3))
+    } else {
+        format!("{} µs", trim_float(us))
+    }
+}
+
+fn color(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Blocking => "#8c8c8c",
+        Kind::Threads => "#5f6b7a",
+        Kind::Rawrt => "#d95f02",
+        Kind::RawrtMio => "#fdae6b",
+        Kind::Tokio => "#1b9e77",
+    }
+}
+
+/// The chart: a title with machine and load, req/s bars per architecture (linear axis), and
+/// latency per architecture on a log axis: a line from p50 to p99, a dot at p50, ticks at
+/// p75 and p90, a diamond at p99.
+pub fn svg(rows: &[(Kind, Row)], title: &str, subtitles: &[String]) -> String {
+    const W: f64 = 1080.0;
+    const X0: f64 = 250.0; // plot area left
+    const X1: f64 = 870.0; // plot area right; the rest holds the value labels
+    const ROW_H: f64 = 30.0;
+    let n = rows.len() as f64;
+    let mut s = String::new();
+
+    let top = 40.0 + 18.0 * subtitles.len() as f64;
+    let p1_title = top + 30.0;
+    let p1_rows = p1_title + 15.0;
+    let p1_axis = p1_rows + n * ROW_H + 4.0;
+    let p2_title = p1_axis + 60.0;
+    let p2_rows = p2_title + 15.0;
+    let p2_axis = p2_rows + n * ROW_H + 4.0;
+    let h = p2_axis + 50.0;
+
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{h}" viewBox="0 0 {W} {h}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">"#
+    );
+    let _ = writeln!(
+        s,
+        r##"<rect x="0" y="0" width="{W}" height="{h}" fill="#ffffff"/>"##
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="20" y="30" font-size="18" font-weight="bold">{}</text>"#,
+        xml_escape(title)
+    );
+    for (i, sub) in subtitles.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r##"<text x="20" y="{}" font-size="12" fill="#444444">{}</text>"##,
+            50.0 + 18.0 * i as f64,
+            xml_escape(sub)
+        );
+    }
+
+    let row_label = |s: &mut String, y: f64, kind: Kind| {
+        let _ = writeln!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
+            X0 - 10.0,
+            y + ROW_H / 2.0 + 4.0,
+            xml_escape(kind.label())
+        );
+    };
+    let not_measured = |row: &Row| match row {
+        Row::Measured { .. } => None,
+        Row::NotBuilt(why) => Some(why.clone()),
+        Row::Failed(why) => Some(format!("failed: {why}")),
+    };
+
+    // Panel 1: requests per second.
+    let _ = writeln!(
+        s,
+        r#"<text x="20" y="{p1_title}" font-size="15" font-weight="bold">Requests per second (median; higher is better)</text>"#
+    );
+    let max_rps = rows
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Row::Measured { rps, .. } if rps.is_finite() => Some(*rps),
+            _ => None,
+        })
+        .fold(0.0, f64::max);
+    let step = nice_step(max_rps.max(1.0), 5.0);
+    let axis_max = (max_rps.max(1.0) / step).ceil() * step;
+    let xr = |v: f64| X0 + (v / axis_max).clamp(0.0, 1.0) * (X1 - X0);
+    let mut t = 0.0;
+    while t <= axis_max + step * 1e-9 {
+        let x = xr(t);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{p1_rows}" x2="{x:.1}" y2="{p1_axis}" stroke="#e0e0e0"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{x:.1}" y="{}" text-anchor="middle" font-size="11" fill="#444444">{}</text>"##,
+            p1_axis + 16.0,
+            fmt_short(t)
+        );
+        t += step;
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{X0}" y1="{p1_axis}" x2="{X1}" y2="{p1_axis}" stroke="#333333"/>"##
+    );
+    for (i, (kind, row)) in rows.iter().enumerate() {
+        let y = p1_rows + i as f64 * ROW_H;
+        row_label(&mut s, y, *kind);
+        match row {
+            Row::Measured { rps, .. } => {
+                let w = xr(*rps) - X0;
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{X0}" y="{:.1}" width="{w:.1}" height="{}" fill="{}"/>"#,
+                    y + 6.0,
+                    ROW_H - 12.0,
+                    color(*kind)
+                );
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{:.1}" y="{:.1}" font-size="12">{}</text>"#,
+                    X0 + w + 6.0,
+                    y + ROW_H / 2.0 + 4.0,
+                    fmt_int(*rps)
+                );
+            }
+            other => {
+                let why = not_measured(other).unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    r##"<text x="{}" y="{:.1}" font-size="12" font-style="italic" fill="#888888">{}</text>"##,
+                    X0 + 6.0,
+                    y + ROW_H / 2.0 + 4.0,
+                    xml_escape(&why)
+                );
+            }
+        }
+    }
+
+    // Panel 2: latency, log scale.
+    let _ = writeln!(
+        s,
+        r#"<text x="20" y="{p2_title}" font-size="15" font-weight="bold">Latency p50 ● · p75, p90 ticks · p99 ◆ (median; log scale; lower is better)</text>"#
+    );
+    let lat: Vec<f64> = rows
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Row::Measured { pct, .. } => Some(pct.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|v| v.is_finite())
+        .map(|v| v.max(1.0))
+        .collect();
+    let lo_dec = lat
+        .iter()
+        .cloned()
+        .fold(f64::INFINITY, f64::min)
+        .log10()
+        .floor();
+    let hi_dec = lat.iter().cloned().fold(0.0, f64::max).log10().ceil();
+    let (lo_dec, hi_dec) = if lat.is_empty() {
+        (1.0, 4.0)
+    } else if hi_dec <= lo_dec {
+        (lo_dec, lo_dec + 1.0)
+    } else {
+        (lo_dec, hi_dec)
+    };
+    let xl = |us: f64| {
+        let f = (us.max(1.0).log10() - lo_dec) / (hi_dec - lo_dec);
+        X0 + f.clamp(0.0, 1.0) * (X1 - X0)
+    };
+    let mut d = lo_dec;
+    while d <= hi_dec + 1e-9 {
+        let v = 10f64.powf(d);
+        let x = xl(v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{p2_rows}" x2="{x:.1}" y2="{p2_axis}" stroke="#c8c8c8"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r##"<text x="{x:.1}" y="{}" text-anchor="middle" font-size="11" fill="#444444">{}</text>"##,
+            p2_axis + 16.0,
+            fmt_decade(v)
+        );
+        if d + 1.0 <= hi_dec + 1e-9 {
+            for m in 2..10 {
+                let x = xl(v * m as f64);
+                let _ = writeln!(
+                    s,
+                    r##"<line x1="{x:.1}" y1="{p2_rows}" x2="{x:.1}" y2="{p2_axis}" stroke="#f0f0f0"/>"##
+                );
+            }
+        }
+        d += 1.0;
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{X0}" y1="{p2_axis}" x2="{X1}" y2="{p2_axis}" stroke="#333333"/>"##
+    );
+    for (i, (kind, row)) in rows.iter().enumerate() {
+        let y = p2_rows + i as f64 * ROW_H;
+        let cy = y + ROW_H / 2.0;
+        row_label(&mut s, y, *kind);
+        match row {
+            Row::Measured { pct, .. } => {
+                let c = color(*kind);
+                let [x50, x75, x90, x99] = pct.map(xl);
+                let _ = writeln!(
+                    s,
+                    r#"<line x1="{x50:.1}" y1="{cy}" x2="{x99:.1}" y2="{cy}" stroke="{c}" stroke-width="3"/>"#
+                );
+                for x in [x75, x90] {
+                    let _ = writeln!(
+                        s,
+                        r#"<line x1="{x:.1}" y1="{}" x2="{x:.1}" y2="{}" stroke="{c}" stroke-width="2"/>"#,
+                        cy - 6.0,
+                        cy + 6.0
+                    );
+                }
+                let _ = writeln!(
+                    s,
+                    r##"<circle cx="{x50:.1}" cy="{cy}" r="5" fill="{c}" stroke="#222222"/>"##
+                );
+                let _ = writeln!(
+                    s,
+                    r##"<path d="M {x99:.1} {} L {:.1} {cy} L {x99:.1} {} L {:.1} {cy} Z" fill="#ffffff" stroke="{c}" stroke-width="2"/>"##,
+                    cy - 6.0,
+                    x99 + 6.0,
+                    cy + 6.0,
+                    x99 - 6.0
+                );
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{:.1}" y="{:.1}" font-size="11">p50 {} · p99 {}</text>"#,
+                    x99 + 12.0,
+                    cy + 4.0,
+                    xml_escape(&fmt_latency(pct[0])),
+                    xml_escape(&fmt_latency(pct[3]))
+                );
+            }
+            other => {
+                let why = not_measured(other).unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    r##"<text x="{}" y="{:.1}" font-size="12" font-style="italic" fill="#888888">{}</text>"##,
+                    X0 + 6.0,
+                    cy + 4.0,
+                    xml_escape(&why)
+                );
+            }
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+// Cargo compiles harness = false benches with `--cfg test` but without a test harness, so
+// these tests only run from `tests/bench_http.rs`; here their helpers would look unused.
+#[cfg(test)]
+#[allow(dead_code, unused_imports)]
+mod tests {
+    use super::*;
+
+    fn load(rps: f64, p50: f64, p99: f64, timeouts: u64) -> LoadResult {
+        LoadResult {
+            requests: (rps * 5.0) as u64,
+            seconds: 5.0,
+            rps,
+            p50,
+            p75: p50 * 1.2,
+            p90: p50 * 1.5,
+            p99,
+            max: p99 * 2.0,
+            errors: Errors {
+                timeout: timeouts,
+                ..Errors::default()
+            },
+        }
+    }
+
+    fn sample_rounds() -> (Vec<Kind>, Vec<Round>) {
+        let kinds = Kind::ALL.to_vec();
+        let measured = |l: LoadResult, sys: Option<u64>| Outcome::Measured {
+            syscalls: sys.map(|n| SyscallCounts {
+                by_call: vec![("read".into(), n)],
+            }),
+            load: l,
+        };
+        let r1 = Round {
+            order: kinds.clone(),
+            results: vec![
+                (
+                    Kind::Blocking,
+                    measured(load(20_000.0, 40.0, 90.0, 198), Some(400_000)),
+                ),
+                (
+                    Kind::Threads,
+                    Outcome::Failed("server exited | early".into()),
+                ),
+                (
+                    Kind::Rawrt,
+                    measured(load(50_000.0, 1_500.0, 4_000.0, 0), Some(500_000)),
+                ),
+                (Kind::RawrtMio, Outcome::NotBuilt("not built yet".into())),
+                (
+                    Kind::Tokio,
+                    measured(load(55_000.0, 1_400.0, 3_900.0, 0), None),
+                ),
+            ],
+        };
+        let mut r2 = r1.clone();
+        r2.order.reverse();
+        r2.results[0].1 = measured(load(22_000.0, 41.0, 95.0, 200), None);
+        r2.results[2].1 = measured(load(40_000.0, 1_600.0, 2_000_000.0, 0), None);
+        let mut r3 = r1.clone();
+        r3.results[2].1 = measured(load(45_000.0, 1_550.0, 5_000.0, 0), None);
+        (kinds, vec![r1, r2, r3])
+    }
+
+    #[test]
+    fn medians_and_table() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(vec![]).is_nan());
+
+        let (kinds, rounds) = sample_rounds();
+        let rows = summarize(&kinds, &rounds);
+        match &rows[2].1 {
+            Row::Measured {
+                rps,
+                pct,
+                syscalls_per_req,
+                rounds,
+                ..
+            } => {
+                assert_eq!(*rps, 45_000.0);
+                assert_eq!(pct[3], 5_000.0);
+                assert_eq!(*rounds, 3);
+                assert_eq!(*syscalls_per_req, Some(2.0));
+            }
+            other => panic!("{other:?}"),
+        }
+        let t = table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| Architecture | Req/sec | p50 | p75 | p90 | p99 | Errors | Syscalls/req |"
+        );
+        assert_eq!(lines.len(), 2 + Kind::ALL.len());
+        for l in &lines {
+            // Every row has the same number of cells (no stray `|` from reasons).
+            assert_eq!(l.matches('|').count(), 9, "{l}");
+        }
+        assert!(lines[2].starts_with("| Single-threaded blocking | 20,000 | 0.040 ms |"));
+        assert!(lines[2].contains("| 198 (timeout 198) |"));
+        assert!(lines[2].ends_with("| 4.00 |"), "{}", lines[2]);
+        assert!(lines[3].contains("failed: server exited / early"));
+        assert!(lines[5].starts_with("| rawrt (mio backend) | — not built yet |"));
+        assert!(lines[6].ends_with("| 0 | — |"), "{}", lines[6]);
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(fmt_int(1_234_567.8), "1,234,568");
+        assert_eq!(fmt_int(999.0), "999");
+        assert_eq!(fmt_int(0.0), "0");
+        assert_eq!(fmt_latency(87.0), "0.087 ms");
+        assert_eq!(fmt_latency(1_234.0), "1.23 ms");
+        assert_eq!(fmt_latency(923_000.0), "923 ms");
+        assert_eq!(fmt_latency(2_050_000.0), "2.05 s");
+        assert_eq!(fmt_latency(20_000_000.0), "20 s");
+        assert_eq!(fmt_errors(&Errors::default()), "0");
+        let e = Errors {
+            connect: 2,
+            read: 1_500,
+            ..Errors::default()
+        };
+        assert_eq!(fmt_errors(&e), "1,502 (connect 2, read 1,500)");
+        assert_eq!(nice_step(97_000.0, 5.0), 20_000.0);
+        assert_eq!(nice_step(0.0, 5.0), 1.0);
+        assert_eq!(fmt_short(40_000.0), "40k");
+        assert_eq!(fmt_decade(1_000.0), "1 ms");
+        assert_eq!(
+            cpu_model("processor\t: 0\nmodel name\t: AMD EPYC 7B13\n").as_deref(),
+            Some("AMD EPYC 7B13")
+        );
+        assert_eq!(cpu_model("nothing"), None);
+    }
+
+    /// A small XML well-formedness check: tags nest and close, attributes are quoted,
+    /// text has no raw `<` and only known entities.
+    fn check_xml(doc: &str) -> Result<(), String> {
+        let mut stack: Vec<String> = Vec::new();
+        let mut rest = doc;
+        let mut roots = 0;
+        let check_text = |t: &str| -> Result<(), String> {
+            let mut i = 0;
+            while let Some(a) = t[i..].find('&') {
+                let from = i + a;
+                let end = t[from..].find(';').ok_or(format!("bare & in {t:?}"))?;
+                let ent = &t[from + 1..from + end];
+                if !["amp", "lt", "gt", "quot", "apos"].contains(&ent) && !ent.starts_with('#') {
+                    return Err(format!("unknown entity {ent:?}"));
+                }
+                i = from + end;
+            }
+            if t.contains('>') {
+                return Err(format!("raw > in text {t:?}"));
+            }
+            Ok(())
+        };
+        while let Some(open) = rest.find('<') {
+            let text = &rest[..open];
+            if stack.is_empty() && !text.trim().is_empty() {
+                return Err(format!("text outside the root: {text:?}"));
+            }
+            check_text(text)?;
+            let close = rest[open..].find('>').ok_or("unclosed tag")? + open;
+            let tag = &rest[open + 1..close];
+            rest = &rest[close + 1..];
+            if let Some(name) = tag.strip_prefix('/') {
+                let top = stack.pop().ok_or(format!("stray </{name}>"))?;
+                if top != name.trim() {
+                    return Err(format!("</{name}> closes <{top}>"));
+                }
+                continue;
+            }
+            if tag.matches('"').count() % 2 != 0 {
+                return Err(format!("unbalanced quotes in <{tag}>"));
+            }
+            for (i, part) in tag.split('"').enumerate() {
+                if i % 2 == 1 {
+                    check_text(part)?;
+                    if part.contains('<') {
+                        return Err(format!("raw < in attribute {part:?}"));
+                    }
+                }
+            }
+            let name = tag
+                .split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap_or("");
+            if name.is_empty() {
+                return Err(format!("empty tag name in <{tag}>"));
+            }
+            if stack.is_empty() {
+                roots += 1;
+            }
+            if !tag.ends_with('/') {
+                stack.push(name.to_string());
+            }
+        }
+        if !rest.trim().is_empty() {
+            return Err("text after the root".into());
+        }
+        if !stack.is_empty() {
+            return Err(format!("unclosed <{}>", stack.join("> <")));
+        }
+        if roots != 1 {
+            return Err(format!("{roots} root elements"));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn xml_checker_catches_errors() {
+        assert!(check_xml("<a><b/></a>").is_ok());
+        for bad in [
+            "<a><b></a>",
+            "<a>x & y</a>",
+            "<a x=\"1></a>",
+            "<a/><b/>",
+            "<a>",
+        ] {
+            assert!(check_xml(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn svg_is_well_formed_and_labelled() {
+        let (kinds, rounds) = sample_rounds();
+        let rows = summarize(&kinds, &rounds);
+        let doc = svg(
+            &rows,
+            "rawrt HTTP benchmark <hello> & friends",
+            &["2 cores, AMD \"EPYC\"".to_string()],
+        );
+        check_xml(&doc).unwrap();
+        assert!(doc.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(doc.contains("&lt;hello&gt; &amp; friends"));
+        for kind in Kind::ALL {
+            assert!(doc.contains(&xml_escape(kind.label())), "{}", kind.label());
+        }
+        // Medians span 40 µs (p50) to 5 ms (p99): decades 10 µs .. 10 ms.
+        assert!(doc.contains(">10 µs<"));
+        assert!(doc.contains(">10 ms<"));
+        assert!(!doc.contains(">100 ms<"));
+        assert!(doc.contains("failed: server exited | early"));
+        // Nothing measured at all still draws.
+        let empty = vec![(Kind::RawrtMio, Row::NotBuilt("pending".into()))];
+        check_xml(&svg(&empty, "t", &[])).unwrap();
+    }
+
+    #[test]
+    fn json_has_rounds_and_medians() {
+        let (kinds, rounds) = sample_rounds();
+        let rows = summarize(&kinds, &rounds);
+        let m = Machine {
+            cores: 2,
+            kernel: "6.18".into(),
+            cpu: "AMD EPYC".into(),
+        };
+        let j = to_json(&m, Json::obj().set("rounds", 3u64), &rounds, &rows, &[]);
+        let back = Json::parse(&format!("{j:#}")).unwrap();
+        assert_eq!(back, j);
+        match back.get("rounds") {
+            Some(Json::Arr(r)) => assert_eq!(r.len(), 3),
+            other => panic!("{other:?}"),
+        }
+        match back.get("medians") {
+            Some(Json::Arr(r)) => {
+                assert_eq!(r.len(), 5);
+                assert_eq!(r[3].get("status"), Some(&Json::from("not_built")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
