@@ -19,7 +19,9 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(b"Hello, World!"))))
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"Hello, World!",
+    ))))
 }
 
 fn main() -> io::Result<()> {
@@ -27,11 +29,18 @@ fn main() -> io::Result<()> {
     let mut workers = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let v = it.next().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{flag} needs a value")))?;
+        let v = it.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("{flag} needs a value"))
+        })?;
         let bad = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
         match flag.as_str() {
             "--addr" => addr = v.parse().map_err(|e| bad(format!("--addr {v}: {e}")))?,
-            "--workers" => workers = Some(v.parse::<usize>().map_err(|e| bad(format!("--workers {v}: {e}")))?),
+            "--workers" => {
+                workers = Some(
+                    v.parse::<usize>()
+                        .map_err(|e| bad(format!("--workers {v}: {e}")))?,
+                )
+            }
             other => return Err(bad(format!("unknown argument {other:?}"))),
         }
     }

@@ -3,14 +3,20 @@ use rawrt::net::{TcpListener, TcpStream};
 
 #[test]
 fn spawn_and_join() {
-    let rt = rawrt::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let rt = rawrt::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let v = rt.block_on(async { rawrt::spawn(async { 5 }).await.unwrap() });
     assert_eq!(v, 5);
 }
 
 #[test]
 fn echo_once() {
-    let rt = rawrt::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let rt = rawrt::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();

@@ -135,8 +135,8 @@ impl Trailer {
     /// # Safety
     /// The caller may read the slot per the `JOIN_WAKER` protocol.
     pub(crate) unsafe fn will_wake(&self, waker: &Waker) -> bool {
-        // SAFETY: shared read access is the caller's contract.
         self.waker.with(|ptr| {
+            // SAFETY: shared read access is the caller's contract.
             unsafe { &*ptr }
                 .as_ref()
                 .is_some_and(|w| w.will_wake(waker))
