@@ -26,7 +26,9 @@ macro_rules! syscall {
 
 pub mod epoll;
 pub mod eventfd;
+pub mod signal;
 pub mod socket;
 
 pub use epoll::{Epoll, Event, Events, Interest};
 pub use eventfd::EventFd;
+pub use signal::{SigInfo, SigSet, SignalFd};
