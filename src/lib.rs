@@ -13,6 +13,9 @@
 //! - **[`net`]**: `TcpListener`, `TcpStream`; with the `hyper` feature they implement hyper
 //!   1.x's `rt::Read`/`rt::Write` directly, and [`hyper::Executor`](crate::hyper::Executor)
 //!   runs HTTP/2 connections.
+//! - **[`signal`]**: Unix signals through `signalfd` — [`signal::signal`],
+//!   [`signal::ctrl_c`], and [`signal::block`] for `main` (read its module docs on signal
+//!   masks).
 //!
 //! ```
 //! use rawrt::net::{TcpListener, TcpStream};
@@ -50,6 +53,7 @@ pub mod hyper;
 pub mod net;
 mod reactor;
 mod scheduler;
+pub mod signal;
 pub mod task;
 
 pub use scheduler::{spawn, Builder, EnterGuard, Handle, Runtime, TryCurrentError};
