@@ -16,6 +16,9 @@
 //!   `futures-io` they implement `futures_io::AsyncRead`/`AsyncWrite`.
 //! - **[`sync`]**: `oneshot` and bounded `mpsc` channels, and `Notify`, usable from any task
 //!   or thread.
+//! - **[`signal`]**: Unix signals through `signalfd` — [`signal::signal`],
+//!   [`signal::ctrl_c`], and [`signal::block`] for `main` (read its module docs on signal
+//!   masks).
 //!
 //! ```
 //! use rawrt::net::{TcpListener, TcpStream};
@@ -53,6 +56,7 @@ pub mod hyper;
 pub mod net;
 mod reactor;
 mod scheduler;
+pub mod signal;
 pub mod stats;
 pub mod sync;
 #[path = "task/mod.rs"]

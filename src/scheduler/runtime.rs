@@ -280,6 +280,28 @@ impl Handle {
         self.reactor().num_timers()
     }
 
+    /// Makes every worker of this runtime block the signals in `bits` (bit `n - 1` is signal
+    /// `n`), waiting up to a second for busy workers; for `rawrt::signal`.
+    pub(crate) fn block_signals(&self, bits: super::multi_thread::SignalBits) -> bool {
+        match &self.inner {
+            Scheduler::MultiThread(h) => h.block_signals(bits),
+            // The only thread that runs tasks is the `block_on` thread; `signal()` blocks the
+            // signal in the calling thread, which is that one (or the caller of `enter`).
+            Scheduler::CurrentThread(_) => true,
+        }
+    }
+
+    /// The per-runtime registry of `rawrt::signal`, created with `init` on first use.
+    pub(crate) fn signal_registry<T: std::any::Any + Send + Sync>(
+        &self,
+        init: impl FnOnce() -> T,
+    ) -> &T {
+        match &self.inner {
+            Scheduler::MultiThread(h) => h.signal_registry(init),
+            Scheduler::CurrentThread(h) => h.signal_registry(init),
+        }
+    }
+
     pub(crate) fn reactor(&self) -> &reactor::Handle {
         match &self.inner {
             Scheduler::MultiThread(h) => &h.driver,

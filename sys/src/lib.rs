@@ -44,6 +44,7 @@ macro_rules! syscall {
 pub mod epoll;
 pub mod eventfd;
 pub mod resource;
+pub mod signal;
 pub mod socket;
 pub mod stats;
 pub mod unix;
@@ -65,3 +66,4 @@ pub fn close(fd: std::os::fd::OwnedFd) -> std::io::Result<()> {
 
 pub use epoll::{Epoll, Event, Events, Interest};
 pub use eventfd::EventFd;
+pub use signal::{SigInfo, SigSet, SignalFd};

@@ -51,6 +51,8 @@ pub(crate) struct Handle {
     pub(crate) driver: reactor::Handle,
     config: Config,
     metrics: WorkerCounters,
+    /// `rawrt::signal`'s per-runtime registry, created on first use.
+    signal_registry: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// The driving thread's state.
@@ -113,6 +115,7 @@ impl Handle {
             driver: handle,
             config,
             metrics: WorkerCounters::default(),
+            signal_registry: std::sync::OnceLock::new(),
         })
     }
 
@@ -297,6 +300,17 @@ impl Handle {
             // The driver (epoll fd) drops with the core.
         }
         self.driver.shutdown();
+    }
+
+    /// The per-runtime registry of `rawrt::signal`, created with `init` on first use.
+    pub(crate) fn signal_registry<T: std::any::Any + Send + Sync>(
+        &self,
+        init: impl FnOnce() -> T,
+    ) -> &T {
+        self.signal_registry
+            .get_or_init(|| Box::new(init()))
+            .downcast_ref::<T>()
+            .expect("the signal registry slot holds one type")
     }
 
     /// A snapshot of the metrics.

@@ -23,6 +23,11 @@
 //! Every `event_interval` ticks a busy worker polls the driver without blocking, so I/O is
 //! never starved by a busy runtime.
 //!
+//! # Signal masks
+//! At every maintenance step (before each task it picks) and after every return from
+//! parking, a worker compares the runtime's wanted signal set with the signals it has
+//! blocked (two relaxed loads) and blocks the new ones in its own thread; see `signals.rs`.
+//!
 //! # Shutdown
 //! 1. `Handle::shutdown` closes the injector (the shutdown flag) and unparks every worker.
 //! 2. Each worker sees the flag at its next maintenance or park, drops the tasks still in its
@@ -40,6 +45,7 @@ use std::time::{Duration, Instant};
 use super::idle::Idle;
 use super::park::{DriverShared, Parker, Unparker};
 use super::queue::{self, LOCAL_QUEUE_CAPACITY};
+use super::signals::{SignalBits, Signals};
 use crate::reactor;
 use crate::scheduler::inject::Inject;
 use crate::scheduler::metrics::{RuntimeMetrics, WorkerCounters};
@@ -71,6 +77,8 @@ pub(super) struct Shared {
     shutdown_cv: Condvar,
     config: Config,
     metrics: Box<[WorkerCounters]>,
+    /// The signals every worker blocks, and the signal registry (see `signals.rs`).
+    signals: Signals,
 }
 
 struct Remote {
@@ -93,6 +101,8 @@ pub(crate) struct Core {
 /// The thread-local state of a worker thread.
 struct Context {
     handle: Arc<Handle>,
+    /// The index of this worker's core.
+    index: usize,
     core: RefCell<Option<Box<Core>>>,
 }
 
@@ -148,6 +158,7 @@ pub(crate) fn create(
             metrics: (0..num_workers)
                 .map(|_| WorkerCounters::default())
                 .collect(),
+            signals: Signals::new(num_workers),
         },
         driver: driver_handle,
     });
@@ -158,6 +169,7 @@ pub(crate) fn create(
 pub(crate) fn run(core: Box<Core>, handle: Arc<Handle>) {
     let cx = Context {
         handle: handle.clone(),
+        index: core.index,
         core: RefCell::new(None),
     };
     struct Reset(*const Context);
@@ -227,6 +239,7 @@ impl Context {
     }
 
     fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
+        self.handle.shared.signals.sync(core.index);
         let interval = self.handle.shared.config.event_interval.max(1);
         if core.tick % interval == 0 {
             // Poll I/O without blocking so that a busy runtime still sees new events.
@@ -277,6 +290,8 @@ impl Context {
         if let Some(events) = park.park() {
             metrics.epoll_wait(events);
         }
+        // Woken, perhaps by `block_signals`: block what it asks for before going on.
+        self.handle.shared.signals.sync(self.index);
         let mut core = self
             .core
             .borrow_mut()
@@ -587,6 +602,34 @@ impl Handle {
     /// Number of workers.
     pub(crate) fn num_workers(&self) -> usize {
         self.shared.remotes.len()
+    }
+
+    /// Makes every worker block `bits` in its own thread, and waits (up to a second) until
+    /// they all have; see `signals.rs`. The calling thread's own mask is the caller's job.
+    /// Returns whether every worker acknowledged.
+    pub(crate) fn block_signals(self: &Arc<Self>, bits: SignalBits) -> bool {
+        let me = with_current(|cx| {
+            cx.filter(|cx| Arc::ptr_eq(&cx.handle, self))
+                .map(|cx| cx.index)
+        });
+        self.shared.signals.block(
+            bits,
+            me,
+            || {
+                for remote in self.shared.remotes.iter() {
+                    remote.unpark.unpark();
+                }
+            },
+            || self.shared.inject.is_closed(),
+        )
+    }
+
+    /// The signal module's per-runtime registry, created with `init` on first use.
+    pub(crate) fn signal_registry<T: std::any::Any + Send + Sync>(
+        &self,
+        init: impl FnOnce() -> T,
+    ) -> &T {
+        self.shared.signals.registry(init)
     }
 }
 
