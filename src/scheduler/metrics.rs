@@ -32,6 +32,10 @@ impl WorkerCounters {
     pub(crate) fn poll(&self) {
         bump(&self.polls, 1);
     }
+    /// Polls so far (read by the owning worker to measure poll time).
+    pub(crate) fn polls(&self) -> u64 {
+        self.polls.load(Relaxed)
+    }
     pub(crate) fn lifo_hit(&self) {
         bump(&self.lifo_hits, 1);
     }

@@ -54,10 +54,20 @@ use crate::task_core::{Notified, OwnedTasks, Schedule, Task};
 /// LIFO tasks run in a row before the slot's task is sent to the back of the queue.
 const MAX_LIFO_POLLS_PER_TICK: usize = 3;
 
+/// The injector check interval before any poll time is measured.
+const DEFAULT_GLOBAL_QUEUE_INTERVAL: u32 = 31;
+/// The adaptive interval aims to check the injector about this often.
+const TARGET_GLOBAL_QUEUE_LATENCY_NS: f64 = 200_000.0;
+/// Bounds of the adaptive interval.
+const MIN_GLOBAL_QUEUE_INTERVAL: u32 = 2;
+const MAX_GLOBAL_QUEUE_INTERVAL: u32 = 127;
+
 /// Tuning knobs, fixed at build time of the runtime.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
-    pub(crate) global_queue_interval: u32,
+    /// `Some(n)`: check the injector first every `n` ticks. `None`: adapt it to the measured
+    /// poll time (about every 200 µs of polling).
+    pub(crate) global_queue_interval: Option<u32>,
     pub(crate) event_interval: u32,
     pub(crate) lifo_enabled: bool,
 }
@@ -96,6 +106,12 @@ pub(crate) struct Core {
     is_shutdown: bool,
     park: Option<Parker>,
     rand: FastRand,
+    /// Check the injector first every this many ticks (see `tune_global_queue_interval`).
+    global_queue_interval: u32,
+    /// Mean time per poll (ns), a moving average over maintenance windows.
+    mean_poll_ns: f64,
+    /// Start of the current measurement window: (time, polls so far). `None` after a park.
+    window: Option<(Instant, u64)>,
 }
 
 /// The thread-local state of a worker thread.
@@ -144,6 +160,11 @@ pub(crate) fn create(
             is_shutdown: false,
             park: Some(park),
             rand: FastRand::new(index as u64 + 1),
+            global_queue_interval: config
+                .global_queue_interval
+                .unwrap_or(DEFAULT_GLOBAL_QUEUE_INTERVAL),
+            mean_poll_ns: 0.0,
+            window: None,
         }));
     }
     let handle = Arc::new(Handle {
@@ -242,6 +263,7 @@ impl Context {
         self.handle.shared.signals.sync(core.index);
         let interval = self.handle.shared.config.event_interval.max(1);
         if core.tick % interval == 0 {
+            self.tune_global_queue_interval(&mut core);
             // Poll I/O without blocking so that a busy runtime still sees new events.
             let mut park = core.park.take().expect("worker parker missing");
             let index = core.index;
@@ -263,7 +285,35 @@ impl Context {
         core
     }
 
+    /// Measures the mean poll time over the last maintenance window and sets the injector
+    /// interval so that the injector is checked about every 200 µs of polling: with slow
+    /// polls, every few ticks (remote spawns are not starved); with fast polls, rarely (the
+    /// lock is not taken for nothing). A window that contained a park is not measured.
+    fn tune_global_queue_interval(&self, core: &mut Core) {
+        if self.handle.shared.config.global_queue_interval.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        let polls = self.handle.shared.metrics[core.index].polls();
+        if let Some((start, start_polls)) = core.window {
+            let n = polls.saturating_sub(start_polls);
+            if n > 0 {
+                let per_poll = now.duration_since(start).as_nanos() as f64 / n as f64;
+                core.mean_poll_ns = if core.mean_poll_ns == 0.0 {
+                    per_poll
+                } else {
+                    0.8 * core.mean_poll_ns + 0.2 * per_poll
+                };
+                let ideal = TARGET_GLOBAL_QUEUE_LATENCY_NS / core.mean_poll_ns.max(1.0);
+                core.global_queue_interval =
+                    (ideal as u32).clamp(MIN_GLOBAL_QUEUE_INTERVAL, MAX_GLOBAL_QUEUE_INTERVAL);
+            }
+        }
+        core.window = Some((now, polls));
+    }
+
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
+        core.window = None;
         core.is_shutdown = self.handle.shared.inject.is_closed();
         if core.is_shutdown {
             return core;
@@ -307,18 +357,23 @@ impl Context {
 
 impl Core {
     fn next_task(&mut self, handle: &Handle) -> Option<Notified<Arc<Handle>>> {
-        let interval = handle.shared.config.global_queue_interval.max(1);
-        let metrics = &handle.shared.metrics[self.index];
-        if self.tick % interval == 0 {
-            if let Some(task) = handle.shared.inject.pop() {
-                metrics.injector_pop(1);
-                return Some(task);
-            }
-            return self.next_local_task();
+        if self.tick % self.global_queue_interval.max(1) == 0 {
+            // Fairness: the injector first, and a batch of it, so remote spawns keep pace
+            // with a local queue that never drains (tasks that keep yielding).
+            return self
+                .pop_injector_batch(handle)
+                .or_else(|| self.next_local_task());
         }
         if let Some(task) = self.next_local_task() {
             return Some(task);
         }
+        self.pop_injector_batch(handle)
+    }
+
+    /// Takes a fair share of the injector (its length over the number of workers, at most
+    /// half a local queue) under one lock: the first task is returned, the rest queued here.
+    fn pop_injector_batch(&mut self, handle: &Handle) -> Option<Notified<Arc<Handle>>> {
+        let metrics = &handle.shared.metrics[self.index];
         let inject = &handle.shared.inject;
         if inject.is_empty() {
             return None;
