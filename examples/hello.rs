@@ -83,9 +83,13 @@ async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
 }
 
 /// Reads (without consuming) enough of the first bytes to tell HTTP/2 prior knowledge from
-/// HTTP/1.
+/// HTTP/1. Almost always the first peek decides. A client that sends a prefix of the preface
+/// and pauses is re-peeked every millisecond (a peek consumes nothing, so the socket stays
+/// readable and would otherwise be peeked in a tight loop) for up to 10 s; then it is handed
+/// to HTTP/1, which rejects it.
 async fn is_h2(stream: &TcpStream) -> io::Result<bool> {
     let mut buf = [0u8; 24];
+    let give_up = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let n = stream.peek(&mut buf).await?;
         if n == 0 || buf[..n] != H2_PREFACE[..n] {
@@ -94,6 +98,10 @@ async fn is_h2(stream: &TcpStream) -> io::Result<bool> {
         if n == H2_PREFACE.len() {
             return Ok(true);
         }
+        if std::time::Instant::now() >= give_up {
+            return Ok(false);
+        }
+        rawrt::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
