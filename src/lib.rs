@@ -12,7 +12,7 @@
 //!   lost and no `EAGAIN` syscall is made after a short read.
 //! - **[`net`]**: `TcpListener`, `TcpStream`, `UdpSocket`, `UnixListener`, `UnixStream`; with
 //!   the `hyper` feature the streams implement hyper 1.x's `rt::Read`/`rt::Write` directly,
-//!   and [`hyper::Executor`] runs HTTP/2 connections; with
+//!   and `rawrt::hyper::Executor` runs HTTP/2 connections; with
 //!   `futures-io` they implement `futures_io::AsyncRead`/`AsyncWrite`.
 //! - **[`sync`]**: `oneshot` and bounded `mpsc` channels, and `Notify`, usable from any task
 //!   or thread.
