@@ -4,8 +4,19 @@
 //!
 //! Our own children (`--serve`, `--load`) also get a pipe on stdin and exit when it closes
 //! ([`exit_when_stdin_closes`]), so even a parent killed with SIGKILL leaves nothing behind.
+//!
+//! The same pipe carries commands: a server child answers them ([`answer_stdin_commands`];
+//! today the only one is `stats`, see `servers::answer`). One line each way, tagged with a
+//! sequence number so that a late answer is never taken for the next one:
+//!
+//! ```text
+//! parent -> child stdin:   7 stats
+//! child stdout -> parent:  7 {"server":"rawrt","backend":"epoll","total":123,...}
+//! ```
+//!
+//! [`ChildGuard::ask`] is the parent's side.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -15,6 +26,11 @@ use std::time::{Duration, Instant};
 pub struct ChildGuard {
     child: Option<Child>,
     what: String,
+    /// The child's stdout, line by line, from a reader thread started by the first
+    /// [`ChildGuard::next_line`].
+    lines: Option<mpsc::Receiver<io::Result<String>>>,
+    /// The sequence number of the last [`ChildGuard::ask`].
+    seq: u64,
 }
 
 /// What a finished child left.
@@ -39,6 +55,8 @@ impl ChildGuard {
         Ok(ChildGuard {
             child: Some(child),
             what: what.to_string(),
+            lines: None,
+            seq: 0,
         })
     }
 
@@ -60,22 +78,64 @@ impl ChildGuard {
         }
     }
 
-    /// Reads the first line the child prints on stdout, waiting at most `limit`.
-    pub fn first_line(&mut self, limit: Duration) -> Result<String, String> {
-        let stdout = self
-            .take_stdout()
-            .ok_or_else(|| format!("{}: stdout is not piped", self.what))?;
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let r = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-            let _ = tx.send(r);
-        });
-        match rx.recv_timeout(limit) {
-            Ok(Ok(line)) if !line.is_empty() => Ok(line.trim_end().to_string()),
-            Ok(Ok(_)) => Err(format!("{} exited before printing anything", self.what)),
+    /// Reads the next line the child prints on stdout (without the line end), waiting at most
+    /// `limit`. The first call starts a thread that reads the child's stdout until it closes.
+    pub fn next_line(&mut self, limit: Duration) -> Result<String, String> {
+        if self.lines.is_none() {
+            let stdout = self
+                .take_stdout()
+                .ok_or_else(|| format!("{}: stdout is not piped", self.what))?;
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let failed = line.is_err();
+                    if tx.send(line).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            self.lines = Some(rx);
+        }
+        let lines = self.lines.as_ref().expect("reader started above");
+        match lines.recv_timeout(limit) {
+            Ok(Ok(line)) => Ok(line.trim_end().to_string()),
             Ok(Err(e)) => Err(format!("{}: reading its stdout: {e}", self.what)),
-            Err(_) => Err(format!("{} printed nothing within {limit:?}", self.what)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(format!("{} printed nothing within {limit:?}", self.what))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(format!("{} closed its stdout (exited?)", self.what))
+            }
+        }
+    }
+
+    /// Sends `command` to the child (one line on its stdin, tagged with a new sequence
+    /// number) and returns its answer: the rest of the first stdout line tagged with that
+    /// number. Other lines (a late answer to an earlier command, stray output) are skipped.
+    /// Waits at most `limit` in all.
+    pub fn ask(&mut self, command: &str, limit: Duration) -> Result<String, String> {
+        self.seq += 1;
+        let seq = self.seq;
+        let what = self.what.clone();
+        let stdin = self
+            .child
+            .as_mut()
+            .and_then(|c| c.stdin.as_mut())
+            .ok_or_else(|| format!("{what}: stdin is not piped"))?;
+        stdin
+            .write_all(format!("{seq} {command}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("{what}: sending {command:?}: {e}"))?;
+        let deadline = Instant::now() + limit;
+        let tag = format!("{seq} ");
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .next_line(left)
+                .map_err(|e| format!("no answer to {command:?}: {e}"))?;
+            if let Some(answer) = line.strip_prefix(&tag) {
+                return Ok(answer.to_string());
+            }
         }
     }
 
@@ -165,7 +225,7 @@ pub fn output_with_timeout(mut cmd: Command, limit: Duration) -> Result<Output, 
 }
 
 /// In a child process: exit as soon as stdin reaches EOF, i.e. when the parent closes the
-/// pipe or dies.
+/// pipe or dies. Whatever arrives on stdin before that is ignored.
 pub fn exit_when_stdin_closes() {
     std::thread::spawn(|| {
         let mut stdin = std::io::stdin();
@@ -175,6 +235,33 @@ pub fn exit_when_stdin_closes() {
                 Ok(0) | Err(_) => std::process::exit(0),
                 Ok(_) => {}
             }
+        }
+    });
+}
+
+/// In a child process: answer the commands that arrive on stdin (`SEQ COMMAND`, one per
+/// line) with one line each on stdout (`SEQ ANSWER`, `answer(COMMAND)` with its line breaks
+/// replaced by spaces), from a thread of its own; exit as soon as stdin reaches EOF, like
+/// [`exit_when_stdin_closes`]. A line without a sequence number is answered with `? error`.
+pub fn answer_stdin_commands(answer: impl Fn(&str) -> String + Send + 'static) {
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut stdin = stdin.lock();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match stdin.read_line(&mut line) {
+                Ok(0) | Err(_) => std::process::exit(0),
+                Ok(_) => {}
+            }
+            let reply = match line.trim().split_once(' ') {
+                Some((seq, cmd)) if seq.parse::<u64>().is_ok() => {
+                    format!("{seq} {}", answer(cmd.trim()).replace(['\n', '\r'], " "))
+                }
+                _ => "? error: expected \"SEQ COMMAND\"".to_string(),
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{reply}").and_then(|()| out.flush());
         }
     });
 }
@@ -204,17 +291,47 @@ mod tests {
     }
 
     #[test]
-    fn guard_kills_on_drop_and_first_line_times_out() {
+    fn guard_kills_on_drop_and_next_line_times_out() {
         let mut cmd = Command::new("sleep");
         cmd.arg("30").stdout(Stdio::piped());
         let mut g = ChildGuard::spawn(cmd, "sleep").unwrap();
         assert!(!g.has_exited());
-        let err = g.first_line(Duration::from_millis(50)).unwrap_err();
+        let err = g.next_line(Duration::from_millis(50)).unwrap_err();
         assert!(err.contains("printed nothing"), "{err}");
         let pid = g.pid();
         drop(g);
         // The process is gone (reaped by the guard).
         assert!(!std::path::Path::new(&format!("/proc/{pid}/status")).exists());
+    }
+
+    #[test]
+    fn ask_skips_stray_lines_and_late_answers() {
+        // A stand-in for a server child: a first line, then for every command some noise,
+        // the answer, and (for the second one) a second, late-looking answer.
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "echo listening; while read seq cmd; do echo noise; echo \"$seq got $cmd\"; \
+             echo \"$seq again\"; done",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+        let mut g = ChildGuard::spawn(cmd, "sh").unwrap();
+        let limit = Duration::from_secs(10);
+        assert_eq!(g.next_line(limit).unwrap(), "listening");
+        assert_eq!(g.ask("stats", limit).unwrap(), "got stats");
+        // "1 again" and "noise" are still queued: skipped, not taken for answer 2.
+        assert_eq!(g.ask("other thing", limit).unwrap(), "got other thing");
+        drop(g);
+
+        // A child that never answers: an error within the limit, not a hang.
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30").stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut g = ChildGuard::spawn(cmd, "sleep").unwrap();
+        let t = Instant::now();
+        let err = g.ask("stats", Duration::from_millis(100)).unwrap_err();
+        assert!(err.contains("no answer"), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -51,6 +51,14 @@ impl Json {
         }
     }
 
+    /// The string in this value, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The field `key` of an object as a number.
     pub fn num(&self, key: &str) -> Option<f64> {
         self.get(key).and_then(Json::as_f64)

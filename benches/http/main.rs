@@ -2,17 +2,26 @@
 //!
 //! Five architectures answer `GET /` with `200 OK` / `Hello, World!` over HTTP/1.1
 //! keep-alive ([`servers`]): a single-threaded blocking server, one thread per connection,
-//! hyper on rawrt, hyper on rawrt's mio backend (pending, issue #5), and hyper on Tokio.
-//! Each runs in its own process, and the load comes from yet another process: the built-in
+//! hyper on rawrt (raw epoll), hyper on rawrt's mio backend, and hyper on Tokio. Each runs
+//! in its own process, and the load comes from yet another process: the built-in
 //! closed-loop generator ([`load`]) or `wrk` (`--wrk`). The benchmark binary plays all these
 //! parts by re-executing itself (`--serve ...`, `--load ...`).
 //!
+//! rawrt's backend is a compile-time choice (`--features mio`), so one binary holds one
+//! backend. Built without the feature (the usual case), the benchmark first builds its own
+//! mio twin with a nested cargo in `target/bench-mio` ([`mio_build`]; a few minutes the
+//! first time, about a second once cached) and runs that as the mio row's server. Built
+//! with it, its own rawrt server is the mio row, and the raw-epoll row says so.
+//!
 //! A run: start every server, warm each up, then `--rounds` rounds in which every server is
 //! measured once, the order alternating (A B C D, D C B A, ...) so that drift (thermal,
-//! neighbours) does not favour one side; in round 1 `perf stat` counts the server's
-//! syscalls ([`syscalls`]). The medians per row make one markdown table on stdout
-//! ([`report`]); everything, every round included, also goes to `target/bench/http.json`,
-//! and a chart to `target/bench/http.svg`. Progress goes to stderr.
+//! neighbours) does not favour one side. Syscalls per request ([`syscalls`]): the rawrt
+//! rows read rawrt's own counters, asking the server process for a snapshot (`stats` on its
+//! stdin) before and after every load; the other rows are counted by `perf stat` in round
+//! 1, which also runs on the rawrt rows there as a cross-check of the counters. The medians
+//! per row make one markdown table on stdout ([`report`]); everything, every round
+//! included, also goes to `target/bench/http.json`, and a chart to `target/bench/http.svg`.
+//! Progress goes to stderr.
 //!
 //! Every child process is held by a guard that kills it on drop ([`child`]), every wait
 //! has a time limit, and everything listens and connects on 127.0.0.1 only.
@@ -25,6 +34,7 @@ mod child;
 mod histogram;
 mod json;
 mod load;
+mod mio_build;
 mod proto;
 mod report;
 mod servers;
@@ -34,13 +44,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use json::Json;
 use load::{LoadParams, LoadResult};
 use report::{Machine, Outcome, Round, Row};
-use servers::Kind;
-use syscalls::SyscallSource;
+use servers::{Kind, MIO_BUILD};
+use syscalls::{Agreement, PerfSource, SyscallCounts};
 
 const USAGE: &str = "\
 http: rawrt's HTTP/1.1 \"Hello, World!\" benchmark (issue #4)
@@ -50,7 +60,11 @@ usage: cargo bench --bench http [-- OPTIONS]
 Starts every server in its own process, loads each one from another process, and prints
 one markdown table of medians over the rounds. Also writes target/bench/http.json (all
 rounds, machine, parameters) and target/bench/http.svg (chart). Progress goes to stderr.
-With the defaults it takes about 80 s on 2 cores.
+With the defaults it takes about 90 s on 2 cores, plus building the mio variant first:
+rawrt's backend is chosen at compile time, so the rawrt-mio row runs this benchmark built
+again with --features mio, in target/bench-mio (a few minutes the first time, as it compiles
+the dependencies again; about a second once cached). Syscalls/req: rawrt's own counters for
+the rawrt rows, perf for the others.
 
 options:
   --duration SECS   measured seconds per server and round (default 5)
@@ -62,13 +76,14 @@ options:
   --timeout SECS    request timeout of the load generator (default 1)
   --only LIST       comma-separated subset of: blocking,threads,rawrt,rawrt-mio,tokio
   --wrk             load with wrk (installed separately) instead of the built-in generator
-  --no-syscalls     leave the Syscalls/req column empty (do not run perf)
+  --no-syscalls     leave the Syscalls/req column empty (no counters, no perf)
   -h, --help        this text
 
 A quick run: cargo bench --bench http -- --duration 3 --rounds 1
 
 Internal modes (the benchmark re-executes itself; each exits when its stdin closes):
   --serve KIND --addr 127.0.0.1:PORT --workers N
+      stdin: SEQ stats -> stdout: SEQ {rawrt's syscall counters, one line of JSON}
   --load --addr 127.0.0.1:PORT --connections N --threads N --duration-ms MS --timeout-ms MS
 ";
 
@@ -190,7 +205,7 @@ fn child_serve(args: &[String]) -> Result<(), String> {
             _ => workers = num(&flag, &v, 1..=1024)?,
         }
     }
-    child::exit_when_stdin_closes();
+    child::answer_stdin_commands(move |command| servers::answer(kind, command));
     servers::serve(kind, addr, workers)
 }
 
@@ -398,6 +413,31 @@ fn fmt_secs(d: Duration) -> String {
     }
 }
 
+/// Which program serves a row.
+#[derive(Debug, Clone, PartialEq)]
+enum Provider {
+    /// This binary.
+    Own,
+    /// This benchmark built again with `--features mio` ([`mio_build`]).
+    MioVariant,
+    /// No server for this row from this binary: why.
+    Absent(String),
+}
+
+impl Provider {
+    fn of(kind: Kind) -> Provider {
+        match kind {
+            Kind::Rawrt if MIO_BUILD => Provider::Absent(
+                "not in this run: this binary is the mio build (--features mio), so its rawrt \
+                 is the mio row"
+                    .into(),
+            ),
+            Kind::RawrtMio if !MIO_BUILD => Provider::MioVariant,
+            _ => Provider::Own,
+        }
+    }
+}
+
 /// A server process, or why there is none.
 enum Slot {
     Running {
@@ -408,15 +448,22 @@ enum Slot {
     Failed(String),
 }
 
+/// How long a server may take to answer `stats`.
+const STATS_LIMIT: Duration = Duration::from_secs(5);
+
+/// Starts `exe` as the server of row `kind` and waits until it listens. The rawrt rows run
+/// `--serve rawrt` (on whichever backend `exe` was built with), and their backend is checked
+/// with a first `stats`.
 fn start_server(exe: &Path, kind: Kind, workers: usize) -> Result<Slot, String> {
+    let serve = if kind.is_rawrt() { "rawrt" } else { kind.id() };
     let mut cmd = Command::new(exe);
-    cmd.args(["--serve", kind.id(), "--addr", "127.0.0.1:0", "--workers"])
+    cmd.args(["--serve", serve, "--addr", "127.0.0.1:0", "--workers"])
         .arg(workers.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     let mut guard = child::ChildGuard::spawn(cmd, &format!("{} server", kind.label()))?;
-    let line = guard.first_line(Duration::from_secs(20))?;
+    let line = guard.next_line(Duration::from_secs(20))?;
     let addr = line
         .strip_prefix("listening on http://")
         .and_then(|a| a.parse::<SocketAddr>().ok())
@@ -426,6 +473,17 @@ fn start_server(exe: &Path, kind: Kind, workers: usize) -> Result<Slot, String> 
             "{} server listens on {addr}, not loopback",
             kind.label()
         ));
+    }
+    if let Some(want) = kind.backend() {
+        let (backend, _) = syscalls::parse_counters(&guard.ask("stats", STATS_LIMIT)?)
+            .map_err(|e| format!("{} server: {e}", kind.label()))?;
+        if backend != want {
+            return Err(format!(
+                "{} server runs on {backend}, not {want} ({})",
+                kind.label(),
+                exe.display()
+            ));
+        }
     }
     Ok(Slot::Running { guard, addr })
 }
@@ -523,45 +581,95 @@ fn display_path(path: &Path) -> String {
 
 /// The whole benchmark. `Ok(false)` when some server failed (the table still printed).
 fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
+    let started = Instant::now();
     if plan.wrk && !in_path("wrk") {
         return Err("--wrk: wrk is not installed (apt-get install -y wrk)".into());
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
-    let source = SyscallSource::detect(plan.no_syscalls);
+    let perf = PerfSource::detect(plan.no_syscalls);
+    let providers: Vec<(Kind, Provider)> =
+        plan.kinds.iter().map(|&k| (k, Provider::of(k))).collect();
+    let servers = providers
+        .iter()
+        .filter(|(_, p)| !matches!(p, Provider::Absent(_)))
+        .count();
+    let needs_mio = providers.iter().any(|(_, p)| *p == Provider::MioVariant);
+
+    // The estimate: warm-up, rounds (plus about 0.2 s per load for process start-up and
+    // the connections), perf's start-up and lead in round 1; the mio build comes first, on
+    // top.
+    let mio_dir = mio_build::target_dir(&target_dir());
+    let perf_extra = if perf.available() { 1.2 } else { 0.0 };
+    let estimate = servers as f64
+        * (plan.warmup.as_secs_f64()
+            + plan.rounds as f64 * (plan.duration.as_secs_f64() + 0.2)
+            + perf_extra);
+    eprintln!(
+        "http bench: {servers} servers x {} round(s) x {}, {} warm-up each: about {:.0} s{}",
+        plan.rounds,
+        fmt_secs(plan.duration),
+        fmt_secs(plan.warmup),
+        estimate.ceil(),
+        if needs_mio {
+            format!(
+                ", plus building the mio variant first ({})",
+                mio_build::expected_time(&mio_dir)
+            )
+        } else {
+            String::new()
+        }
+    );
+
+    // The mio variant, before any server starts (the build would disturb the measurements).
+    let mut mio_note = None;
+    let mio_exe: Option<Result<PathBuf, String>> = needs_mio.then(|| {
+        let dir = &mio_dir;
+        eprintln!(
+            "http bench: building the mio variant for the rawrt (mio backend) row: {}",
+            mio_build::describe(Path::new(&display_path(dir)))
+        );
+        match mio_build::build(dir) {
+            Ok((path, took)) => {
+                eprintln!(
+                    "http bench: mio variant ready after {:.1} s: {}",
+                    took.as_secs_f64(),
+                    display_path(&path)
+                );
+                mio_note = Some(format!(
+                    "built by `{}` ({:.1} s in this run)",
+                    mio_build::describe(Path::new(&display_path(dir))),
+                    took.as_secs_f64()
+                ));
+                Ok(path)
+            }
+            Err(e) => {
+                eprintln!("http bench: {e}; the rawrt (mio backend) row stays empty");
+                Err(e)
+            }
+        }
+    });
+    let mio_built_in = started.elapsed();
 
     // Start every server first; they idle (blocked in accept / epoll_wait) while the
     // others are measured.
     let mut slots: Vec<(Kind, Slot)> = Vec::new();
-    for &kind in &plan.kinds {
-        let slot = match kind.availability() {
-            Err(why) => Slot::NotBuilt(why.to_string()),
-            Ok(()) => start_server(&exe, kind, plan.workers).unwrap_or_else(Slot::Failed),
+    for (kind, provider) in providers {
+        let server_exe = match (&provider, &mio_exe) {
+            (Provider::Absent(why), _) => Err(Slot::NotBuilt(why.clone())),
+            (Provider::MioVariant, Some(Err(why))) => Err(Slot::NotBuilt(why.clone())),
+            (Provider::MioVariant, Some(Ok(path))) => Ok(path.as_path()),
+            (Provider::MioVariant, None) => Err(Slot::Failed("mio variant not built".into())),
+            (Provider::Own, _) => Ok(exe.as_path()),
+        };
+        let slot = match server_exe {
+            Ok(path) => start_server(path, kind, plan.workers).unwrap_or_else(Slot::Failed),
+            Err(slot) => slot,
         };
         if let Slot::Failed(why) = &slot {
             eprintln!("http bench: {why}");
         }
         slots.push((kind, slot));
     }
-    let running = slots
-        .iter()
-        .filter(|(_, s)| matches!(s, Slot::Running { .. }))
-        .count();
-    let perf_extra = if matches!(source, SyscallSource::Perf { .. }) {
-        1.2
-    } else {
-        0.0
-    };
-    let estimate = running as f64
-        * (plan.warmup.as_secs_f64()
-            + plan.rounds as f64 * (plan.duration.as_secs_f64() + 0.2)
-            + perf_extra);
-    eprintln!(
-        "http bench: {running} servers x {} round(s) x {}, {} warm-up each: about {:.0} s",
-        plan.rounds,
-        fmt_secs(plan.duration),
-        fmt_secs(plan.warmup),
-        estimate.ceil()
-    );
 
     if !plan.warmup.is_zero() {
         for (kind, slot) in &slots {
@@ -582,6 +690,7 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
         let mut results: Vec<Option<Outcome>> = vec![None; slots.len()];
         for &i in &order {
             let (kind, slot) = &mut slots[i];
+            let kind = *kind;
             let outcome = match slot {
                 Slot::NotBuilt(why) => Outcome::NotBuilt(why.clone()),
                 Slot::Failed(why) => Outcome::Failed(why.clone()),
@@ -589,7 +698,7 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
                     if guard.has_exited() {
                         Outcome::Failed("server process exited".into())
                     } else {
-                        measure(&exe, plan, &source, guard.pid(), *addr, r == 0)
+                        measure(&exe, plan, &perf, kind, guard, *addr, r == 0)
                     }
                 }
             };
@@ -623,7 +732,8 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
          connection)"
             .to_string()
     };
-    let header = vec![
+    let syscalls_line = syscalls_header(plan, &perf);
+    let mut header = vec![
         format!(
             "Machine: {} (cores from available_parallelism)",
             machine.describe()
@@ -634,6 +744,11 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
              1.x http1 with {} worker threads ({})",
             plan.workers, plan.why_workers
         ),
+    ];
+    if let Some(line) = backends_header(plan, mio_note.as_deref()) {
+        header.push(line);
+    }
+    header.extend([
         format!(
             "Load: {generator}; {} connections ({}), {} thread{} ({}); {} per run after a \
              {} warm-up; request timeout {}",
@@ -651,8 +766,29 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
              median over the rounds; latency is per request, from the client (closed loop)",
             plan.rounds
         ),
-        format!("Syscalls/req: {}", source.describe()),
-    ];
+        format!("Syscalls/req: {syscalls_line}"),
+    ]);
+    let checks: Vec<String> = rows
+        .iter()
+        .filter_map(|(kind, row)| match row {
+            Row::Measured {
+                cross_check: Some(c),
+                ..
+            } => Some(format!(
+                "{}: {}",
+                kind.label(),
+                c.agreement().describe(c.requests)
+            )),
+            _ => None,
+        })
+        .collect();
+    if !checks.is_empty() {
+        header.push(format!(
+            "Syscalls/req cross-check, round 1 (counters and perf on the same run; perf's \
+             futex and the counters' \"other\" left out): {}",
+            checks.join("; ")
+        ));
+    }
     let title = "rawrt HTTP benchmark: GET / -> 200 \"Hello, World!\", HTTP/1.1 keep-alive, \
                  loopback";
 
@@ -670,7 +806,7 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
     let generator_id = if plan.wrk { "wrk" } else { "builtin" };
     let doc = report::to_json(
         machine,
-        plan.as_json(generator_id, &source.describe()),
+        plan.as_json(generator_id, &syscalls_line),
         &rounds,
         &rows,
         &header,
@@ -701,38 +837,152 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
         display_path(&json_path),
         display_path(&svg_path)
     );
+    eprintln!(
+        "http bench: done in {:.0} s{}",
+        started.elapsed().as_secs_f64(),
+        if needs_mio {
+            format!(
+                " ({:.1} s of it before the servers started: perf probe and mio build)",
+                mio_built_in.as_secs_f64()
+            )
+        } else {
+            String::new()
+        }
+    );
     Ok(!rows.iter().any(|(_, r)| matches!(r, Row::Failed(_))))
 }
 
-/// Measures one server once; with `count_syscalls`, under perf.
+/// The rows of `plan` that have a server in this run, by label, with `pred`.
+fn labels(plan: &Plan, pred: impl Fn(Kind) -> bool) -> Vec<&'static str> {
+    plan.kinds
+        .iter()
+        .filter(|&&k| !matches!(Provider::of(k), Provider::Absent(_)) && pred(k))
+        .map(|k| k.label())
+        .collect()
+}
+
+/// The header line that says where the rawrt rows' servers come from (`None` without
+/// rawrt rows). `mio_note`: how the mio variant was built, when it was.
+fn backends_header(plan: &Plan, mio_note: Option<&str>) -> Option<String> {
+    if !plan.kinds.iter().any(|k| k.is_rawrt()) {
+        return None;
+    }
+    let how = if MIO_BUILD {
+        "this binary is built with --features mio, so its rawrt server is the rawrt (mio \
+         backend) row and the raw-epoll row stays empty; without the feature, one run \
+         fills both"
+            .to_string()
+    } else if plan.kinds.contains(&Kind::RawrtMio) {
+        format!(
+            "rawrt (raw epoll) is this binary; rawrt (mio backend) is this benchmark built \
+             again with --features mio (the backend is chosen at compile time), {}",
+            mio_note.unwrap_or("whose build failed")
+        )
+    } else {
+        "rawrt (raw epoll) is this binary".to_string()
+    };
+    Some(format!(
+        "rawrt backends: {how}; each rawrt server's backend is checked through its stats \
+         answer"
+    ))
+}
+
+/// The Syscalls/req line of the header: which source each row used.
+fn syscalls_header(plan: &Plan, perf: &PerfSource) -> String {
+    if plan.no_syscalls {
+        return "not measured: disabled with --no-syscalls".into();
+    }
+    let mut parts = Vec::new();
+    let rawrt = labels(plan, Kind::is_rawrt);
+    if !rawrt.is_empty() {
+        parts.push(format!(
+            "{}: rawrt's own counters (rawrt::stats::syscalls(): every call made through \
+             rawrt-sys, by kind, \"other\" (socket set-up) included; std's futex calls are \
+             not among them), a snapshot asked of the server process (`stats` on its stdin) \
+             before and after each load, divided by the requests of that load, median over \
+             the rounds{}",
+            rawrt.join(", "),
+            if perf.available() {
+                "; perf also counts them in round 1, as a cross-check (http.json)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let others = labels(plan, |k| !k.is_rawrt());
+    if !others.is_empty() {
+        parts.push(format!("{}: {}", others.join(", "), perf.describe()));
+    }
+    parts.join(". ")
+}
+
+/// Asks a rawrt server for its counters; `None` (and a message) if it does not answer.
+fn counters(guard: &mut child::ChildGuard, kind: Kind) -> Option<SyscallCounts> {
+    match guard
+        .ask("stats", STATS_LIMIT)
+        .and_then(|a| syscalls::parse_counters(&a))
+    {
+        Ok((_, c)) => Some(c),
+        Err(e) => {
+            eprintln!("http bench: {} counters: {e}", kind.label());
+            None
+        }
+    }
+}
+
+/// Measures one server once. Syscalls: the rawrt rows' counters (a snapshot before and one
+/// after the load), and in round 1 (`first_round`) perf, for every row.
 fn measure(
     exe: &Path,
     plan: &Plan,
-    source: &SyscallSource,
-    pid: u32,
+    perf: &PerfSource,
+    kind: Kind,
+    guard: &mut child::ChildGuard,
     addr: SocketAddr,
-    count_syscalls: bool,
+    first_round: bool,
 ) -> Outcome {
-    // perf needs a moment to attach before the load starts; its window covers the load.
+    let with_counters = kind.is_rawrt() && !plan.no_syscalls;
+    // perf needs a moment to attach before the load starts; its window covers the load
+    // and the counters' window.
     let lead = Duration::from_millis(300);
-    let probe = if count_syscalls {
-        source.start(pid, lead + plan.duration + Duration::from_millis(500))
+    let probe = if first_round {
+        perf.start(
+            guard.pid(),
+            lead + plan.duration + Duration::from_millis(500),
+        )
     } else {
         None
     };
     if probe.is_some() {
         std::thread::sleep(lead);
     }
-    match run_load(exe, plan, addr, plan.duration) {
+    let before = if with_counters {
+        counters(guard, kind)
+    } else {
+        None
+    };
+    let result = run_load(exe, plan, addr, plan.duration);
+    let after = before.as_ref().and_then(|_| counters(guard, kind));
+    match result {
         Ok(load) => {
-            let syscalls = probe.and_then(|p| match p.finish() {
+            let perf_counts = probe.and_then(|p| match p.finish() {
                 Ok(c) => Some(c),
                 Err(e) => {
                     eprintln!("http bench: syscall count: {e}");
                     None
                 }
             });
-            Outcome::Measured { load, syscalls }
+            let ours = before.zip(after).map(|(b, a)| a.since(&b));
+            let (syscalls, perf_check) = if with_counters {
+                (ours, perf_counts)
+            } else {
+                (perf_counts, None)
+            };
+            Outcome::Measured {
+                load,
+                syscalls,
+                perf_check,
+            }
         }
         Err(e) => Outcome::Failed(e),
     }
@@ -740,18 +990,29 @@ fn measure(
 
 fn progress(o: &Outcome) -> String {
     match o {
-        Outcome::Measured { load, syscalls } => {
+        Outcome::Measured {
+            load,
+            syscalls,
+            perf_check,
+        } => {
             let sys = match syscalls {
                 Some(s) if load.requests > 0 => {
                     format!(
-                        ", {:.2} syscalls/req",
-                        s.total() as f64 / load.requests as f64
+                        ", {:.2} syscalls/req ({})",
+                        s.total() as f64 / load.requests as f64,
+                        s.source.id()
                     )
                 }
                 _ => String::new(),
             };
+            let check = match (syscalls, perf_check) {
+                (Some(ours), Some(perf)) => {
+                    format!("; {}", Agreement::new(ours, perf).describe(load.requests))
+                }
+                _ => String::new(),
+            };
             format!(
-                "{} req/s, p50 {}, p99 {}, errors {}{sys}",
+                "{} req/s, p50 {}, p99 {}, errors {}{sys}{check}",
                 report::fmt_int(load.rps),
                 report::fmt_latency(load.p50),
                 report::fmt_latency(load.p99),

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::json::Json;
 use super::load::{Errors, LoadResult};
 use super::servers::Kind;
-use super::syscalls::SyscallCounts;
+use super::syscalls::{Agreement, Source, SyscallCounts};
 
 /// The machine the benchmark ran on.
 #[derive(Debug, Clone)]
@@ -83,8 +83,11 @@ pub enum Outcome {
     Measured {
         /// What the load generator saw.
         load: LoadResult,
-        /// Syscall counts of the server during this run, if counted.
+        /// Syscall counts of the server during this run, if counted: the Syscalls/req column.
         syscalls: Option<SyscallCounts>,
+        /// perf's counts of the same run when `syscalls` came from rawrt's counters: the
+        /// cross-check.
+        perf_check: Option<SyscallCounts>,
     },
     /// The server does not exist in this build.
     NotBuilt(String),
@@ -98,6 +101,7 @@ impl Outcome {
             Outcome::Measured {
                 load,
                 syscalls: Some(s),
+                ..
             } if load.requests > 0 => Some(s.total() as f64 / load.requests as f64),
             _ => None,
         }
@@ -108,24 +112,25 @@ impl Outcome {
             .set("server", kind.id())
             .set("label", kind.label());
         match self {
-            Outcome::Measured { load, syscalls } => {
+            Outcome::Measured {
+                load,
+                syscalls,
+                perf_check,
+            } => {
                 let mut v = base.set("status", "measured");
                 if let Json::Obj(fields) = load.to_json() {
                     for (k, x) in fields {
                         v = v.set(&k, x);
                     }
                 }
-                let sys = syscalls.as_ref().map(|s| {
-                    let mut by = Json::obj();
-                    for (name, n) in &s.by_call {
-                        by = by.set(name, *n);
-                    }
-                    Json::obj()
-                        .set("total", s.total())
-                        .set("per_request", self.syscalls_per_req())
-                        .set("by_call", by)
-                });
-                v.set("syscalls", sys.unwrap_or(Json::Null))
+                let n = load.requests;
+                v = v.set("syscalls", syscalls.as_ref().map(|s| s.to_json(n)));
+                if let (Some(ours), Some(perf)) = (syscalls, perf_check) {
+                    v = v
+                        .set("syscalls_perf", perf.to_json(n))
+                        .set("counters_vs_perf", Agreement::new(ours, perf).to_json(n));
+                }
+                v
             }
             Outcome::NotBuilt(why) => base.set("status", "not_built").set("reason", why.as_str()),
             Outcome::Failed(why) => base.set("status", "failed").set("reason", why.as_str()),
@@ -142,6 +147,41 @@ pub struct Round {
     pub results: Vec<(Kind, Outcome)>,
 }
 
+/// rawrt's counters and perf on the same measurement of a rawrt row (round 1, when perf
+/// works): the numbers to check one against the other.
+#[derive(Debug, Clone)]
+pub struct CrossCheck {
+    /// The round (1-based).
+    pub round: usize,
+    /// Requests completed in that round.
+    pub requests: u64,
+    /// What the counters saw.
+    pub counters: SyscallCounts,
+    /// What perf saw.
+    pub perf: SyscallCounts,
+}
+
+impl CrossCheck {
+    /// The like-for-like comparison.
+    pub fn agreement(&self) -> Agreement {
+        Agreement::new(&self.counters, &self.perf)
+    }
+
+    /// As JSON: both totals per request (each counts kinds the other does not), and the
+    /// like-for-like comparison.
+    pub fn to_json(&self) -> Json {
+        let per = |c: &SyscallCounts| {
+            (self.requests > 0).then(|| c.total() as f64 / self.requests as f64)
+        };
+        Json::obj()
+            .set("round", self.round)
+            .set("requests", self.requests)
+            .set("counters_per_request_all_kinds", per(&self.counters))
+            .set("perf_per_request_all_syscalls", per(&self.perf))
+            .set("like_for_like", self.agreement().to_json(self.requests))
+    }
+}
+
 /// A row of the final table: medians over the rounds in which the server was measured.
 #[derive(Debug, Clone)]
 pub enum Row {
@@ -155,6 +195,10 @@ pub enum Row {
         errors: Errors,
         /// Median syscalls per request over the rounds where they were counted.
         syscalls_per_req: Option<f64>,
+        /// Who counted them.
+        syscalls_source: Option<Source>,
+        /// Counters vs perf, for a rawrt row when perf ran on it.
+        cross_check: Option<CrossCheck>,
         /// Rounds measured.
         rounds: usize,
         /// Rounds that failed (not in the medians).
@@ -217,6 +261,27 @@ pub fn summarize(kinds: &[Kind], rounds: &[Round]) -> Vec<(Kind, Row)> {
                 .iter()
                 .filter_map(|o| o.syscalls_per_req())
                 .collect();
+            let syscalls_source = outcomes.iter().find_map(|o| match o {
+                Outcome::Measured {
+                    syscalls: Some(s), ..
+                } => Some(s.source),
+                _ => None,
+            });
+            let cross_check = rounds.iter().enumerate().find_map(|(i, r)| {
+                r.results.iter().find_map(|(k, o)| match o {
+                    Outcome::Measured {
+                        load,
+                        syscalls: Some(ours),
+                        perf_check: Some(perf),
+                    } if *k == kind => Some(CrossCheck {
+                        round: i + 1,
+                        requests: load.requests,
+                        counters: ours.clone(),
+                        perf: perf.clone(),
+                    }),
+                    _ => None,
+                })
+            });
             let row = Row::Measured {
                 rps: med(&|l| l.rps),
                 pct: [
@@ -233,6 +298,8 @@ pub fn summarize(kinds: &[Kind], rounds: &[Round]) -> Vec<(Kind, Row)> {
                     status: med_err(&|e| e.status),
                 },
                 syscalls_per_req: (!sys.is_empty()).then(|| median(sys)),
+                syscalls_source,
+                cross_check,
                 rounds: loads.len(),
                 failed: outcomes
                     .iter()
@@ -344,6 +411,8 @@ fn row_json(kind: Kind, row: &Row) -> Json {
             pct,
             errors,
             syscalls_per_req,
+            syscalls_source,
+            cross_check,
             rounds,
             failed,
         } => {
@@ -360,6 +429,11 @@ fn row_json(kind: Kind, row: &Row) -> Json {
                 .set("errors", e)
                 .set("errors_total", errors.total())
                 .set("syscalls_per_request", *syscalls_per_req)
+                .set("syscalls_source", syscalls_source.map(Source::id))
+                .set(
+                    "syscalls_counters_vs_perf",
+                    cross_check.as_ref().map(CrossCheck::to_json),
+                )
                 .set("rounds_measured", *rounds)
                 .set("rounds_failed", *failed)
         }
@@ -768,8 +842,10 @@ mod tests {
         let kinds = Kind::ALL.to_vec();
         let measured = |l: LoadResult, sys: Option<u64>| Outcome::Measured {
             syscalls: sys.map(|n| SyscallCounts {
+                source: Source::Perf,
                 by_call: vec![("read".into(), n)],
             }),
+            perf_check: None,
             load: l,
         };
         let r1 = Round {
@@ -794,6 +870,23 @@ mod tests {
                 ),
             ],
         };
+        let mut r1 = r1;
+        // The rawrt row counted by its counters, and by perf as the cross-check.
+        if let Outcome::Measured {
+            syscalls,
+            perf_check,
+            ..
+        } = &mut r1.results[2].1
+        {
+            *syscalls = Some(SyscallCounts {
+                source: Source::Counters,
+                by_call: vec![("read".into(), 499_000), ("other".into(), 1_000)],
+            });
+            *perf_check = Some(SyscallCounts {
+                source: Source::Perf,
+                by_call: vec![("read".into(), 499_100), ("futex".into(), 20)],
+            });
+        }
         let mut r2 = r1.clone();
         r2.order.reverse();
         r2.results[0].1 = measured(load(22_000.0, 41.0, 95.0, 200), None);
@@ -816,6 +909,8 @@ mod tests {
                 rps,
                 pct,
                 syscalls_per_req,
+                syscalls_source,
+                cross_check,
                 rounds,
                 ..
             } => {
@@ -823,6 +918,10 @@ mod tests {
                 assert_eq!(pct[3], 5_000.0);
                 assert_eq!(*rounds, 3);
                 assert_eq!(*syscalls_per_req, Some(2.0));
+                assert_eq!(*syscalls_source, Some(Source::Counters));
+                let c = cross_check.as_ref().unwrap();
+                assert_eq!((c.round, c.requests), (1, 250_000));
+                assert_eq!(c.agreement().groups[2], ("read", 499_000, 499_100));
             }
             other => panic!("{other:?}"),
         }
@@ -1007,6 +1106,18 @@ mod tests {
             Some(Json::Arr(r)) => {
                 assert_eq!(r.len(), 5);
                 assert_eq!(r[3].get("status"), Some(&Json::from("not_built")));
+                assert_eq!(
+                    r[2].get("syscalls_source"),
+                    Some(&Json::from("rawrt counters"))
+                );
+                let cc = r[2].get("syscalls_counters_vs_perf").unwrap();
+                assert_eq!(cc.num("counters_per_request_all_kinds"), Some(2.0));
+                assert_eq!(
+                    cc.get("like_for_like").and_then(|l| l.num("perf_total")),
+                    Some(499_100.0)
+                );
+                assert_eq!(r[0].get("syscalls_source"), Some(&Json::from("perf")));
+                assert_eq!(r[0].get("syscalls_counters_vs_perf"), Some(&Json::Null));
             }
             other => panic!("{other:?}"),
         }

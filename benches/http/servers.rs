@@ -1,6 +1,7 @@
 //! The servers under test. Each runs in its own process (`http --serve KIND --addr ADDR
 //! --workers N`), prints `listening on http://ADDR` on stdout once it accepts connections,
-//! and exits when its stdin closes (so it cannot outlive the benchmark that started it).
+//! answers commands on its stdin ([`answer`]: `stats`, rawrt's syscall counters), and exits
+//! when its stdin closes (so it cannot outlive the benchmark that started it).
 //!
 //! All of them answer every request with `200 OK` and `Hello, World!` over HTTP/1.1
 //! keep-alive, with `TCP_NODELAY` set on every connection:
@@ -9,8 +10,12 @@
 //!   closes it, accept the next. The other clients wait in the listen backlog.
 //! - **threads**: std only, one OS thread per connection, same connection code.
 //! - **rawrt**: hyper 1.x `http1` on a rawrt multi-thread runtime (the service of
-//!   `examples/hello.rs`).
-//! - **rawrt-mio**: rawrt on its mio backend, which does not exist yet (issue #5).
+//!   `examples/hello.rs`), on the backend this binary was built with ([`BACKEND`]).
+//! - **rawrt-mio**: the same server on rawrt's mio backend. The backend is chosen at compile
+//!   time (`--features mio`), so in the usual build this row is served by a second build of
+//!   this benchmark, with the feature, running `--serve rawrt` (see `mio_build.rs`); in a
+//!   build with the feature it is this binary's own rawrt server, and `--serve rawrt-mio`
+//!   is accepted as another name for it.
 //! - **tokio**: hyper 1.x `http1` on a Tokio multi-thread runtime, same worker count (the
 //!   server of `examples/tokio_hello.rs`).
 //!
@@ -22,7 +27,15 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
+use super::json::Json;
 use super::proto::{self, RequestParse};
+
+/// Whether this binary's rawrt runs on mio (`--features mio`). The benchmark is a target of
+/// the rawrt package, so it sees the package's features.
+pub const MIO_BUILD: bool = cfg!(feature = "mio");
+
+/// This binary's rawrt backend, as the `stats` answer names it.
+pub const BACKEND: &str = if MIO_BUILD { "mio" } else { "epoll" };
 
 /// How long a std server waits for a request on an idle connection before closing it.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +49,7 @@ pub enum Kind {
     Threads,
     /// hyper on rawrt (raw epoll).
     Rawrt,
-    /// hyper on rawrt's mio backend (not built yet).
+    /// hyper on rawrt's mio backend.
     RawrtMio,
     /// hyper on Tokio.
     Tokio,
@@ -79,35 +92,77 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.id() == id)
     }
 
-    /// `Err(why)` when this server cannot be built in this checkout.
-    pub fn availability(self) -> Result<(), &'static str> {
+    /// A rawrt row: its syscalls come from rawrt's own counters.
+    pub fn is_rawrt(self) -> bool {
+        matches!(self, Kind::Rawrt | Kind::RawrtMio)
+    }
+
+    /// The rawrt backend this row's server must run on (`None` for the others); the parent
+    /// checks it against the server's `stats` answer.
+    pub fn backend(self) -> Option<&'static str> {
         match self {
-            // When issue #5 lands, this becomes a `cfg(feature = "mio")` server: the same
-            // hyper service on a runtime built with the mio backend.
-            Kind::RawrtMio => Err("not built yet (feature \"mio\" pending, issue #5)"),
-            _ => Ok(()),
+            Kind::Rawrt => Some("epoll"),
+            Kind::RawrtMio => Some("mio"),
+            _ => None,
         }
     }
 }
 
 /// Runs server `kind` on `addr` with `workers` threads (async servers) until the process
 /// exits. Returns only on a start-up error.
+///
+/// `rawrt` runs on this binary's backend ([`BACKEND`]), whichever it is; `rawrt-mio` is
+/// accepted only by a build with `--features mio`, as another name for the same server.
 pub fn serve(kind: Kind, addr: SocketAddr, workers: usize) -> Result<(), String> {
-    kind.availability()
-        .map_err(|why| format!("{}: {why}", kind.label()))?;
+    if kind == Kind::RawrtMio && !MIO_BUILD {
+        return Err(format!(
+            "{}: this binary is not built with --features mio; the benchmark builds one that \
+             is and runs `--serve rawrt` on it",
+            kind.label()
+        ));
+    }
     let workers = workers.max(1);
     let result = match kind {
         Kind::Blocking => serve_blocking(addr),
         Kind::Threads => serve_threads(addr),
-        Kind::Rawrt => serve_rawrt(addr, workers),
+        Kind::Rawrt | Kind::RawrtMio => serve_rawrt(addr, workers),
         Kind::Tokio => serve_tokio(addr, workers),
-        Kind::RawrtMio => unreachable_kind(),
     };
     result.map_err(|e| format!("{} server on {addr}: {e}", kind.label()))
 }
 
-fn unreachable_kind() -> io::Result<()> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "not available"))
+/// The answer of a `kind` server process to `command` (one line from its stdin; see
+/// `child::answer_stdin_commands`), as one line of JSON:
+///
+/// - `stats`: rawrt's syscall counters now, for the whole process:
+///   `{"server":"rawrt","backend":"epoll","total":N,"by_kind":{"epoll_wait":N,...}}`
+///   (`rawrt::stats::syscalls()`, every kind in `Syscall::ALL` order). Servers that do not
+///   run on rawrt answer `{"server":...,"error":...}`: their syscalls are not rawrt's.
+/// - anything else: `{"error":"unknown command ..."}`.
+///
+/// Answering reads counters only: the thread that answers makes no syscall through
+/// `rawrt-sys` (it reads stdin and writes stdout with std), so asking does not change them.
+pub fn answer(kind: Kind, command: &str) -> String {
+    let reply = match command {
+        "stats" if kind.is_rawrt() => {
+            let now = rawrt::stats::syscalls();
+            let mut by_kind = Json::obj();
+            for (k, n) in now.iter() {
+                by_kind = by_kind.set(k.name(), n);
+            }
+            Json::obj()
+                .set("server", kind.id())
+                .set("backend", BACKEND)
+                .set("total", now.total())
+                .set("by_kind", by_kind)
+        }
+        "stats" => Json::obj().set("server", kind.id()).set(
+            "error",
+            "no rawrt counters: this server does not run on rawrt",
+        ),
+        other => Json::obj().set("error", format!("unknown command {other:?} (try stats)")),
+    };
+    reply.to_string()
 }
 
 /// Tells the parent where we listen: one line, flushed.
@@ -295,13 +350,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_round_trip_and_mio_is_pending() {
+    fn kinds_round_trip() {
         for k in Kind::ALL {
             assert_eq!(Kind::from_id(k.id()), Some(k));
         }
-        assert!(Kind::RawrtMio.availability().is_err());
-        assert!(Kind::Rawrt.availability().is_ok());
         assert_eq!(Kind::from_id("nope"), None);
+        assert!(Kind::Rawrt.is_rawrt() && Kind::RawrtMio.is_rawrt());
+        assert!(!Kind::Tokio.is_rawrt());
+    }
+
+    #[test]
+    fn rawrt_mio_needs_the_mio_build() {
+        if !MIO_BUILD {
+            let e = serve(Kind::RawrtMio, ([127, 0, 0, 1], 0).into(), 1).unwrap_err();
+            assert!(e.contains("--features mio"), "{e}");
+        }
+    }
+
+    #[test]
+    fn stats_answers() {
+        use super::super::syscalls::parse_counters;
+        let own = Kind::Rawrt;
+        // Make some counted calls in this process first.
+        let rt = rawrt::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let l = rawrt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let _c = rawrt::net::TcpStream::connect(l.local_addr().unwrap())
+                .await
+                .unwrap();
+        });
+        let a = answer(own, "stats");
+        assert!(!a.contains('\n'));
+        let (backend, c) = parse_counters(&a).unwrap();
+        assert_eq!(backend, BACKEND);
+        assert!(c.get("connect") >= 1, "{a}");
+        assert_eq!(c.by_call.len(), rawrt::stats::Syscall::ALL.len());
+        let e = parse_counters(&answer(Kind::Tokio, "stats")).unwrap_err();
+        assert!(e.contains("does not run on rawrt"), "{e}");
+        assert!(parse_counters(&answer(own, "frobnicate"))
+            .unwrap_err()
+            .contains("unknown command"));
     }
 
     /// Splits `out` into the responses it holds.
