@@ -260,12 +260,8 @@ fn events_of_a_description_outliving_its_fd_do_not_wake_its_successor() {
 #[test]
 fn connection_churn_wakes_no_new_owner() {
     const PAIRS: usize = 8;
-    // RAWRT_TEST_SCALE (e.g. under valgrind) cuts the rounds down.
-    let rounds: usize = if std::env::var_os("RAWRT_TEST_SCALE").is_some() {
-        10
-    } else {
-        200
-    };
+    // RAWRT_TEST_SCALE (under valgrind) cuts the rounds down.
+    let rounds = common::scaled(200);
     with_timeout("churn", LIMIT, move || {
         let _fds = fd_lock();
         let rt = rawrt::Builder::new_multi_thread()
