@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 
 use bytes::Bytes;
-use common::{runtime, with_timeout, LIMIT};
+use common::{runtime, scaled, with_timeout, LIMIT};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -55,9 +55,10 @@ fn request(path: &str, body: String) -> Request<Full<Bytes>> {
 
 #[test]
 fn http1_keep_alive_10k_requests() {
-    const CONNS: usize = 50;
-    const PER_CONN: usize = 200;
-    with_timeout("http1_10k", LIMIT, || {
+    // 50 × 200; fewer under RAWRT_TEST_SCALE (valgrind).
+    let n_conns = scaled(50);
+    let per_conn = scaled(200);
+    with_timeout("http1_10k", LIMIT, move || {
         let rt = runtime(2, "h1");
         let served = Arc::new(AtomicUsize::new(0));
         let served2 = served.clone();
@@ -66,7 +67,7 @@ fn http1_keep_alive_10k_requests() {
             let addr = listener.local_addr().unwrap();
             let server = rawrt::spawn(async move {
                 let mut conns = Vec::new();
-                for _ in 0..CONNS {
+                for _ in 0..n_conns {
                     let (stream, _) = listener.accept().await.unwrap();
                     stream.set_nodelay(true).unwrap();
                     let served = served2.clone();
@@ -84,7 +85,7 @@ fn http1_keep_alive_10k_requests() {
                 }
             });
 
-            let clients: Vec<_> = (0..CONNS)
+            let clients: Vec<_> = (0..n_conns)
                 .map(|c| {
                     rawrt::spawn(async move {
                         let stream = TcpStream::connect(addr).await.unwrap();
@@ -93,7 +94,7 @@ fn http1_keep_alive_10k_requests() {
                             .await
                             .expect("handshake");
                         let conn = rawrt::spawn(conn);
-                        for r in 0..PER_CONN {
+                        for r in 0..per_conn {
                             let path = format!("/c{c}/r{r}");
                             let body = format!("payload-{c}-{r}-").repeat(1 + r % 7);
                             let want = expected_response(&path, body.as_bytes());
@@ -109,7 +110,7 @@ fn http1_keep_alive_10k_requests() {
                         }
                         drop(sender);
                         conn.await.unwrap().expect("client connection error");
-                        PER_CONN
+                        per_conn
                     })
                 })
                 .collect();
@@ -117,10 +118,10 @@ fn http1_keep_alive_10k_requests() {
             for c in clients {
                 done += c.await.unwrap();
             }
-            assert_eq!(done, CONNS * PER_CONN);
+            assert_eq!(done, n_conns * per_conn);
             server.await.unwrap();
         });
-        assert_eq!(served.load(Ordering::Relaxed), CONNS * PER_CONN);
+        assert_eq!(served.load(Ordering::Relaxed), n_conns * per_conn);
     });
 }
 
@@ -272,9 +273,10 @@ fn http2_100_concurrent_streams_through_executor() {
 
 #[test]
 fn http1_large_bodies_both_ways() {
-    const REQUESTS: usize = 8;
+    // 8 requests of 1 MiB each way; fewer under RAWRT_TEST_SCALE (valgrind).
+    let requests = scaled(8);
     const LEN: usize = 1 << 20;
-    with_timeout("http1_large", LIMIT, || {
+    with_timeout("http1_large", LIMIT, move || {
         let rt = runtime(2, "h1big");
         let served = Arc::new(AtomicUsize::new(0));
         rt.block_on(async move {
@@ -292,7 +294,7 @@ fn http1_large_bodies_both_ways() {
             let stream = TcpStream::connect(addr).await.unwrap();
             let (mut sender, conn) = hyper::client::conn::http1::handshake(stream).await.unwrap();
             let conn = rawrt::spawn(conn);
-            for r in 0..REQUESTS {
+            for r in 0..requests {
                 let path = format!("/big/{r}");
                 let body: String = (0..LEN)
                     .map(|i| char::from(b'a' + ((i * 7 + r * 13) % 26) as u8))

@@ -279,7 +279,9 @@ fn sleep_far_in_the_future_does_not_overflow_or_fire() {
 
 #[test]
 fn sleep_outside_a_runtime_panics_with_a_message() {
-    let s = sleep(Duration::from_millis(1));
+    // Far enough that the deadline has not passed at the poll (an elapsed sleep is ready
+    // without a runtime), even on a slow machine or under valgrind.
+    let s = sleep(Duration::from_secs(60));
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let waker = std::task::Waker::noop();
         let mut cx = std::task::Context::from_waker(waker);

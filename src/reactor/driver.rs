@@ -21,6 +21,14 @@ pub(crate) struct Driver {
     wake: Vec<Waker>,
 }
 
+/// What [`Driver::harvest`] left for [`Driver::dispatch`]: the number of events in the
+/// poller's buffer, and whether the wait could block (then the recorded wait is cleared).
+#[must_use = "harvested events must be dispatched"]
+struct Harvest {
+    events: usize,
+    blocking: bool,
+}
+
 /// A cheap, cloneable handle to the reactor.
 #[derive(Clone)]
 pub(crate) struct Handle {
@@ -97,16 +105,35 @@ impl Driver {
     ///
     /// An `epoll_wait` error (only `EINTR` is expected, and the sys layer turns it into zero
     /// events) is treated as "no events": the caller re-checks its state and parks again.
+    ///
+    /// It is [`harvest`](Self::harvest) then [`dispatch`](Self::dispatch). Between the two,
+    /// other threads may deregister resources and register new ones in their slots: that
+    /// window is why an event is looked up by token (slot and generation) only at dispatch.
     pub(crate) fn park(&mut self, timeout: Option<Duration>) -> usize {
+        let harvest = self.harvest(timeout);
+        self.dispatch(harvest)
+    }
+
+    /// The first half of [`park`](Self::park): blocks in the poller (per `timeout`, bounded by
+    /// the next timer) and leaves the events in its buffer. No resource is looked up yet.
+    fn harvest(&mut self, timeout: Option<Duration>) -> Harvest {
         let blocking = timeout != Some(Duration::ZERO);
         let wait = if blocking {
             self.begin_wait(timeout)
         } else {
             timeout
         };
-        let n = self.poller.poll(&self.inner.selector, wait);
-        let mut dispatched = self.fire_timers(blocking);
-        dispatched += self.dispatch_io(n);
+        let events = self.poller.poll(&self.inner.selector, wait);
+        Harvest { events, blocking }
+    }
+
+    /// The second half of [`park`](Self::park): fires the due timers, sets readiness for the
+    /// harvested events whose token still names a live resource (an event for a resource
+    /// deregistered since — its slot empty or reused under a new generation — is dropped),
+    /// then wakes the tasks, outside every lock. Returns the number dispatched.
+    fn dispatch(&mut self, harvest: Harvest) -> usize {
+        let mut dispatched = self.fire_timers(harvest.blocking);
+        dispatched += self.dispatch_io(harvest.events);
         // Wake outside every lock: waking schedules tasks, which may register I/O or timers.
         for waker in self.wake.drain(..) {
             waker.wake();
@@ -300,9 +327,9 @@ impl Handle {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::reactor::Direction;
+    use crate::reactor::{Direction, Ready};
     use rawrt_sys::socket;
-    use std::os::fd::AsFd;
+    use std::os::fd::{AsFd, AsRawFd};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Context, Poll, Wake};
 
@@ -330,6 +357,77 @@ mod tests {
             "stale token must not resolve"
         );
         assert!(Arc::ptr_eq(reg.lookup(token_b).unwrap(), &io_b));
+    }
+
+    /// The window between `epoll_wait` and dispatch: an event harvested for A, then A is
+    /// deregistered and closed and B is registered in A's slot (and, usually, gets A's fd
+    /// number), then the event is dispatched. It must reach neither B's readiness nor B's
+    /// wakers — least of all its "read closed", which never clears and would make every read
+    /// of B spin on `EAGAIN`.
+    #[test]
+    fn event_harvested_before_its_fd_is_closed_and_reused_does_not_reach_the_new_owner() {
+        let mut driver = Driver::new(8).unwrap();
+        let handle = driver.handle();
+        let (a, a_peer) = socket::socketpair_stream().unwrap();
+        let (io_a, token_a) = handle.register(a.as_fd()).unwrap();
+        // A's peer writes and hangs up: A is readable and read-closed.
+        socket::write(a_peer.as_fd(), b"stale").unwrap();
+        drop(a_peer);
+        let harvest = driver.harvest(Some(Duration::from_secs(5)));
+        let harvested: Vec<(u64, Ready)> = driver.poller.events().collect();
+        assert_eq!(harvest.events, 1, "harvested: {harvested:?}");
+        let (token, ready) = harvested[0];
+        assert_eq!(token, token_a);
+        assert!(
+            ready.intersects(Ready::READABLE) && ready.intersects(Ready::READ_CLOSED),
+            "A's event: {ready:?}"
+        );
+
+        // Before dispatch: A goes away the way `PollEvented::drop` does it, and B takes its
+        // slot.
+        let a_fd = a.as_raw_fd();
+        handle.deregister(a.as_fd(), token_a).unwrap();
+        drop(a);
+        let (b, b_peer) = socket::socketpair_stream().unwrap();
+        let (io_b, token_b) = handle.register(b.as_fd()).unwrap();
+        // (B usually gets A's fd number too; not asserted: other tests open fds in parallel.)
+        let fd_reused = b.as_raw_fd() == a_fd;
+        assert_eq!(token_b as u32, token_a as u32, "B reuses A's slot");
+        assert_ne!(token_b, token_a, "under a new generation");
+        let reader = Arc::new(CountWaker(AtomicUsize::new(0)));
+        let writer = Arc::new(CountWaker(AtomicUsize::new(0)));
+        let (reader_waker, writer_waker) =
+            (Waker::from(reader.clone()), Waker::from(writer.clone()));
+        let mut read_cx = Context::from_waker(&reader_waker);
+        let mut write_cx = Context::from_waker(&writer_waker);
+        assert!(io_b.poll_ready(&mut read_cx, Direction::Read).is_pending());
+        assert!(io_b
+            .poll_ready(&mut write_cx, Direction::Write)
+            .is_pending());
+
+        assert_eq!(
+            driver.dispatch(harvest),
+            0,
+            "a stale event was dispatched (fd reused: {fd_reused})"
+        );
+        assert_eq!(io_b.readiness(), Ready::EMPTY, "B got A's readiness");
+        assert_eq!(reader.0.load(Ordering::SeqCst), 0, "B's reader woken");
+        assert_eq!(writer.0.load(Ordering::SeqCst), 0, "B's writer woken");
+        assert_eq!(io_a.readiness(), Ready::EMPTY, "A was deregistered");
+
+        // Control: B's own events do reach B. First its initial writability...
+        assert_eq!(driver.park(Some(Duration::from_secs(5))), 1);
+        assert_eq!(writer.0.load(Ordering::SeqCst), 1);
+        assert_eq!(reader.0.load(Ordering::SeqCst), 0);
+        // ...then data from its own peer, with no "read closed" from A's hang-up.
+        socket::write(b_peer.as_fd(), b"fresh").unwrap();
+        assert_eq!(driver.park(Some(Duration::from_secs(5))), 1);
+        assert_eq!(reader.0.load(Ordering::SeqCst), 1);
+        assert!(io_b.readiness().intersects(Ready::READABLE));
+        assert!(!io_b.readiness().intersects(Ready::READ_CLOSED));
+        let mut buf = [0u8; 16];
+        assert_eq!(socket::read(b.as_fd(), &mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], b"fresh");
     }
 
     #[test]

@@ -158,12 +158,15 @@ impl Trailer {
 }
 
 impl<F: Future> CoreStage<F> {
-    /// Polls the future; on `Ready` the future is dropped in place before returning.
+    /// Polls the future. On `Ready` the finished future is still in the stage: the caller
+    /// drops it (`drop_future_or_output`) before storing the output, and must not poll again.
+    /// (Dropping it here would put the output on the stack of a destructor that may unwind;
+    /// see `harness::poll_future`.)
     ///
     /// # Safety
     /// The caller set `RUNNING`, and the stage is `Running`.
     pub(crate) unsafe fn poll(&self, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let res = self.stage.with_mut(|ptr| {
+        self.stage.with_mut(|ptr| {
             // SAFETY: the caller owns the stage (RUNNING); the future is never moved out of the
             // allocation while in `Running`, so pinning it here is sound.
             match unsafe { &mut *ptr } {
@@ -171,12 +174,7 @@ impl<F: Future> CoreStage<F> {
                 Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(cx),
                 _ => unreachable!("task polled in a stage other than Running"),
             }
-        });
-        if res.is_ready() {
-            // SAFETY: still the owner.
-            unsafe { self.drop_future_or_output() };
-        }
-        res
+        })
     }
 
     /// Drops the future or the output in place, leaving `Consumed`.

@@ -148,6 +148,12 @@ impl<F: Future, S: Schedule> Harness<F, S> {
 
 /// Polls the future, catching a panic; stores the output (or the panic) when it finishes.
 ///
+/// On `Ready` the finished future is dropped here, in its own `catch_unwind`, while the output
+/// is held *outside* it: if the future's destructor panics, the output must not be dropped
+/// by that unwinding — its own destructor may panic too, and a panic during unwinding aborts
+/// the process. The destructor's panic then becomes the task's result (as a panic in `poll`
+/// does) and the output is dropped afterwards, catching its panic.
+///
 /// # Safety
 /// The caller owns the stage (RUNNING).
 unsafe fn poll_future<F: Future>(stage: &CoreStage<F>, id: Id, cx: &mut Context<'_>) -> Poll<()> {
@@ -155,10 +161,22 @@ unsafe fn poll_future<F: Future>(stage: &CoreStage<F>, id: Id, cx: &mut Context<
     let res = panic::catch_unwind(AssertUnwindSafe(|| unsafe { stage.poll(cx) }));
     let output = match res {
         Ok(Poll::Pending) => return Poll::Pending,
-        Ok(Poll::Ready(output)) => Ok(output),
+        Ok(Poll::Ready(output)) => {
+            // SAFETY: still the owner.
+            let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
+                stage.drop_future_or_output()
+            }));
+            match dropped {
+                Ok(()) => Ok(output),
+                Err(payload) => {
+                    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(output)));
+                    Err(JoinError::panic(id, payload))
+                }
+            }
+        }
         Err(payload) => {
-            // The future panicked in poll (or in its destructor after Ready): drop whatever is
-            // left, catching a second panic, and report the first.
+            // The future panicked in poll: drop it, catching a second panic, and report the
+            // first.
             // SAFETY: still the owner.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
                 stage.drop_future_or_output()

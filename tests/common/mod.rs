@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: a watchdog that bounds every test body in time,
-//! bounded polling, drop counters, a no-op waker and per-thread CPU accounting from `/proc`.
+//! bounded polling, drop counters, a no-op waker, per-thread CPU accounting from `/proc`, and
+//! the `RAWRT_TEST_SCALE` factor for heavy tests.
 //!
 //! Not every test crate uses every helper.
 #![allow(dead_code)]
@@ -47,6 +48,17 @@ where
 
 /// The default bound for one test body.
 pub const LIMIT: Duration = Duration::from_secs(45);
+
+/// `n` scaled by `RAWRT_TEST_SCALE` (a factor in (0, 1], default 1; `scripts/valgrind.sh`
+/// sets it to run the heavy tests smaller), at least 1.
+pub fn scaled(n: usize) -> usize {
+    let factor = std::env::var("RAWRT_TEST_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|f| *f > 0.0 && *f <= 1.0)
+        .unwrap_or(1.0);
+    ((n as f64 * factor).round() as usize).max(1)
+}
 
 /// Polls `cond` (with a 1 ms back-off) until it holds or `limit` passes; returns whether it
 /// held.
