@@ -7,6 +7,14 @@ use std::time::{Duration, Instant};
 
 use rawrt::time::{interval, sleep, sleep_until, timeout, MissedTickBehavior};
 
+/// Timing tests measure lateness: they run one at a time, so that one test's busy workers are
+/// not another's noise.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn rt(workers: usize) -> rawrt::Runtime {
     rawrt::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -43,6 +51,7 @@ fn os_sleep_lateness_p99(samples: usize) -> Duration {
 
 #[test]
 fn ten_thousand_sleeps_fire_on_time_never_early() {
+    let _serial = serial();
     let rt = rt(2);
     let noise = std::thread::spawn(|| os_sleep_lateness_p99(500));
     let lateness = rt.block_on(async {
@@ -92,6 +101,7 @@ fn ten_thousand_sleeps_fire_on_time_never_early() {
 
 #[test]
 fn idle_sleep_is_prompt() {
+    let _serial = serial();
     let rt = rt(2);
     let lateness = rt.block_on(async {
         let mut worst = Duration::ZERO;
@@ -121,6 +131,7 @@ fn idle_sleep_is_prompt() {
 
 #[test]
 fn timeout_elapses_and_passes_through() {
+    let _serial = serial();
     let rt = rt(2);
     rt.block_on(async {
         let start = Instant::now();
@@ -138,6 +149,7 @@ fn timeout_elapses_and_passes_through() {
 
 #[test]
 fn dropping_a_sleep_removes_its_entry() {
+    let _serial = serial();
     let rt = rt(1);
     rt.block_on(async {
         let h = rawrt::Handle::current();
@@ -167,6 +179,7 @@ fn dropping_a_sleep_removes_its_entry() {
 
 #[test]
 fn earlier_deadline_from_another_thread_interrupts_the_parked_driver() {
+    let _serial = serial();
     let rt = rt(2);
     let h = rt.handle().clone();
     // The driver parks until this far deadline...
@@ -190,6 +203,7 @@ fn earlier_deadline_from_another_thread_interrupts_the_parked_driver() {
 
 #[test]
 fn timers_fire_while_every_worker_is_busy() {
+    let _serial = serial();
     let rt = rt(2);
     let stop = Arc::new(AtomicBool::new(false));
     let spins = Arc::new(AtomicUsize::new(0));
@@ -224,6 +238,7 @@ fn timers_fire_while_every_worker_is_busy() {
 
 #[test]
 fn interval_ticks_on_schedule_and_handles_missed_ticks() {
+    let _serial = serial();
     let rt = rt(2);
     rt.block_on(async {
         let start = Instant::now();
@@ -264,6 +279,7 @@ fn interval_ticks_on_schedule_and_handles_missed_ticks() {
 
 #[test]
 fn sleep_far_in_the_future_does_not_overflow_or_fire() {
+    let _serial = serial();
     let rt = rt(1);
     rt.block_on(async {
         let r = timeout(Duration::from_millis(20), sleep(Duration::MAX)).await;
@@ -279,6 +295,7 @@ fn sleep_far_in_the_future_does_not_overflow_or_fire() {
 
 #[test]
 fn sleep_outside_a_runtime_panics_with_a_message() {
+    let _serial = serial();
     // Far enough that the deadline has not passed at the poll (an elapsed sleep is ready
     // without a runtime), even on a slow machine or under valgrind.
     let s = sleep(Duration::from_secs(60));
