@@ -129,3 +129,7 @@ impl<S: 'static> Inject<S> {
         v
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "loom_inject.rs"]
+mod loom_tests;

@@ -120,3 +120,7 @@ impl Idle {
         crate::loom::lock(&self.sleepers).contains(&worker)
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "loom_idle.rs"]
+mod loom_tests;

@@ -298,6 +298,10 @@ impl<S: 'static> Steal<S> {
     }
 }
 
+#[cfg(all(test, loom))]
+#[path = "loom_queue.rs"]
+mod loom_tests;
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
