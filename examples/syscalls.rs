@@ -77,7 +77,11 @@ fn print_table(title: &str, counts: &SyscallCounts, per: usize) {
 
 fn main() -> io::Result<()> {
     let args = parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let backend = if cfg!(feature = "mio") { "mio" } else { "raw epoll" };
+    let backend = if cfg!(feature = "mio") {
+        "mio"
+    } else {
+        "raw epoll"
+    };
     let rt = rawrt::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .build()?;
