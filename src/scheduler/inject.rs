@@ -3,8 +3,9 @@
 //! so that the common "is it empty?" check takes no lock.
 //!
 //! `len` is `SeqCst`: a pusher stores it and then reads the idle counters, while a parking
-//! worker updates the idle counters and then reads `len` — with weaker orderings both could
-//! miss the other and the task would sit in the queue with every worker asleep.
+//! worker updates the idle counters and then reads `len` — if both could miss the other, the
+//! task would sit in the queue with every worker asleep. (The `SeqCst` fences of `idle.rs`
+//! order that store-buffering pattern on their own; see its module docs.)
 //!
 //! Closing the injector is the shutdown signal: after `close`, pushes hand the task back to the
 //! caller (who drops it outside the lock: dropping can free a task, whose destructor must not
@@ -128,3 +129,7 @@ impl<S: 'static> Inject<S> {
         v
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "loom_inject.rs"]
+mod loom_tests;

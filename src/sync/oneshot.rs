@@ -449,3 +449,7 @@ impl<T> fmt::Debug for Receiver<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "loom_oneshot.rs"]
+mod loom_tests;

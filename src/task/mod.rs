@@ -26,6 +26,11 @@ mod state;
 mod waker;
 mod yield_now;
 
+#[cfg(all(test, loom))]
+pub(crate) mod loom_support;
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;

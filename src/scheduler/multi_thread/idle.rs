@@ -10,8 +10,19 @@
 //! `sleepers` is the list of parked worker indices; it is changed under its mutex, and the
 //! counters are re-checked under that mutex before a sleeper is picked (the "cheap atomic
 //! check, then re-check under the lock" pattern).
+//!
+//! Publishing work and parking form a store-buffering (Dekker) pattern: a publisher writes a
+//! queue (the injector's `len`, or a local queue's `tail`) and then reads `state` in
+//! [`Idle::worker_to_notify`]; the last searcher writes `state` in
+//! [`Idle::transition_worker_to_parked`] and then reads the queues (`notify_if_work_pending`).
+//! A `SeqCst` fence sits between the write and the read on each side, so at least one side
+//! sees the other's write: the publisher sees no searcher and wakes a sleeper, or the parking
+//! worker sees the work. `SeqCst` accesses alone would not do it for a local queue, whose
+//! `tail` is a `Release` store (the publisher's counter load may then be ordered before it, as
+//! x86's store buffer does); the fences also make the argument checkable by loom, which treats
+//! `SeqCst` accesses as `AcqRel` but models `SeqCst` fences (see `loom_idle.rs`).
 
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Mutex;
 
 const UNPARK_SHIFT: usize = 16;
@@ -46,6 +57,9 @@ impl Idle {
     /// Picks a sleeper to wake for new work (already counted as unparked and searching), or
     /// `None` when a searcher exists or nobody sleeps.
     pub(super) fn worker_to_notify(&self) -> Option<usize> {
+        // Orders the caller's publication of work (a queue write) before the read of the
+        // counters; pairs with the fence in `transition_worker_to_parked` (module docs).
+        fence(SeqCst);
         if !self.should_notify() {
             return None;
         }
@@ -65,6 +79,10 @@ impl Idle {
         let dec = (1 << UNPARK_SHIFT) | usize::from(is_searching);
         let prev = self.state.fetch_sub(dec, SeqCst);
         sleepers.push(worker);
+        drop(sleepers);
+        // Orders the counter update before the caller's check for pending work; pairs with
+        // the fence in `worker_to_notify` (module docs).
+        fence(SeqCst);
         is_searching && prev & SEARCH_MASK == 1
     }
 
@@ -102,3 +120,7 @@ impl Idle {
         crate::loom::lock(&self.sleepers).contains(&worker)
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "loom_idle.rs"]
+mod loom_tests;

@@ -186,3 +186,7 @@ impl Unparker {
         }
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "loom_park.rs"]
+mod loom_tests;
