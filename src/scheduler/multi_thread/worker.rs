@@ -385,10 +385,13 @@ impl Core {
             .clamp(1, LOCAL_QUEUE_CAPACITY / 2);
         let n = (inject.len() / handle.shared.remotes.len() + 1).min(cap);
         let run_queue = &self.run_queue;
-        let before = run_queue.len();
-        let task = inject.pop_n(n, |rest| run_queue.push_back_batch(rest, inject));
+        // Count what moves (the queue's length is no measure: others may steal from it now).
+        let mut moved = 0u64;
+        let task = inject.pop_n(n, |rest| {
+            run_queue.push_back_batch(rest.inspect(|_| moved += 1), inject)
+        });
         if task.is_some() {
-            metrics.injector_pop((run_queue.len() - before) as u64 + 1);
+            metrics.injector_pop(moved + 1);
         }
         task
     }
@@ -411,7 +414,8 @@ impl Core {
             }
             let before = self.run_queue.len();
             if let Some(task) = remotes[i].steal.steal_into(&self.run_queue) {
-                let stolen = (self.run_queue.len() - before) as u64 + 1;
+                // Approximate under a concurrent steal from this queue (hence saturating).
+                let stolen = self.run_queue.len().saturating_sub(before) as u64 + 1;
                 handle.shared.metrics[self.index].steal(stolen);
                 return Some(task);
             }
