@@ -1014,7 +1014,11 @@ fn runtime_dropped_inside_its_own_task() {
         // "started" but not yet returned Pending) is cancelled when that poll returns, on its
         // worker: wait for it, bounded.
         assert!(wait_until(SECS_10, || drops.load(Ordering::SeqCst) == 10));
-        assert_eq!(drops.load(Ordering::SeqCst), 10, "each future dropped exactly once");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            10,
+            "each future dropped exactly once"
+        );
         assert!(
             wait_until(SECS_10, || common::thread_names("selfdrop").is_empty()),
             "workers still running: {:?}",
