@@ -54,8 +54,10 @@ fn dropped_runtimes_release_fds_and_threads() {
             assert_eq!(sum, 4950);
             drop(rt);
         }
+        // No growth: a leak adds fds or threads. (Fewer is fine: a transient thread of the
+        // harness, counted in the baseline, may have ended meanwhile.)
         let settled = wait_until(Duration::from_secs(10), || {
-            count_entries("/proc/self/fd") == fds && count_entries("/proc/self/task") == threads
+            count_entries("/proc/self/fd") <= fds && count_entries("/proc/self/task") <= threads
         });
         assert!(
             settled,
