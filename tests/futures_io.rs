@@ -2,37 +2,24 @@
 //! driven through futures-util's extension traits.
 #![cfg(feature = "futures-io")]
 
+mod common;
+
 use std::future::Future;
-use std::sync::mpsc;
-use std::time::Duration;
 
 use futures_util::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use futures_util::StreamExt;
 use rawrt::net::{TcpListener, TcpStream, UnixStream};
 
-/// How long a test may take before it is failed (it should take milliseconds).
-const LIMIT: Duration = Duration::from_secs(60);
-
-/// Runs `fut` on a fresh two-worker runtime; fails the test if it takes longer than `LIMIT`.
+/// Runs `fut` on a fresh two-worker runtime, under the shared watchdog
+/// (`common::with_timeout`): a hang fails the test instead of blocking the run.
 fn run(fut: impl Future<Output = ()> + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
+    common::with_timeout("test body", common::LIMIT, move || {
         let rt = rawrt::Builder::new_multi_thread()
             .worker_threads(2)
             .build()
             .unwrap();
         rt.block_on(fut);
-        let _ = tx.send(());
     });
-    match rx.recv_timeout(LIMIT) {
-        Ok(()) => thread.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test did not finish within {LIMIT:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = thread.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-    }
 }
 
 /// A connected TCP pair on loopback: (client, server).
