@@ -6,9 +6,11 @@
 //!
 //! Serves `200 OK` with body `Hello, World!` to every request: HTTP/1.1 with keep-alive, or
 //! HTTP/2 when the client opens with the HTTP/2 connection preface (prior knowledge).
-//! `--workers` defaults to all cores. It prints the address it listens on, and nothing per
-//! connection. When `accept` fails because the process is out of file descriptors, it backs
-//! off (without spinning a worker) and keeps serving the connections it has.
+//! `--workers` defaults to all cores; `--spread-threshold-us` sets
+//! `Builder::spread_threshold` (0: wake a sibling worker as Tokio does). It prints the
+//! address it listens on, and nothing per connection. When `accept` fails because the
+//! process is out of file descriptors, it backs off (without spinning a worker) and keeps
+//! serving the connections it has.
 //!
 //! # Graceful shutdown
 //!
@@ -42,17 +44,21 @@ use hyper::{Request, Response};
 use rawrt::net::{TcpListener, TcpStream};
 use rawrt::signal::{signal, Signal, SignalKind};
 
+const USAGE: &str = "usage: hello [--addr IP:PORT] [--workers N] [--spread-threshold-us US]";
+
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 struct Args {
     addr: SocketAddr,
     workers: Option<usize>,
+    spread_threshold: Option<Duration>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         addr: "127.0.0.1:3000".parse().unwrap(),
         workers: None,
+        spread_threshold: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,8 +73,15 @@ fn parse_args() -> Result<Args, String> {
                 let n: usize = v.parse().map_err(|e| format!("--workers {v}: {e}"))?;
                 args.workers = Some(n);
             }
+            "--spread-threshold-us" => {
+                let v = value("--spread-threshold-us")?;
+                let us: u64 = v
+                    .parse()
+                    .map_err(|e| format!("--spread-threshold-us {v}: {e}"))?;
+                args.spread_threshold = Some(Duration::from_micros(us));
+            }
             "-h" | "--help" => {
-                return Err("usage: hello [--addr IP:PORT] [--workers N]".to_string());
+                return Err(USAGE.to_string());
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
@@ -311,6 +324,9 @@ fn main() -> io::Result<()> {
     let mut builder = rawrt::Builder::new_multi_thread();
     if let Some(n) = args.workers {
         builder.worker_threads(n);
+    }
+    if let Some(t) = args.spread_threshold {
+        builder.spread_threshold(t);
     }
     let rt = builder.build()?;
     rt.block_on(async move {

@@ -73,6 +73,12 @@ options:
   --connections N   keep-alive connections (default 50 x cores, at most 500)
   --threads N       load-generator threads (default max(1, cores / 2))
   --workers N       worker threads of the async servers (default: all cores)
+  --load-cpus LIST  CPUs the load generator may run on, as taskset -c writes them (0,2-3),
+                    or `all` (default: the last --threads allowed CPUs, when at least two
+                    are allowed)
+  --server-cpus LIST
+                    CPUs the servers may run on, or `all` (default: the allowed CPUs the
+                    load does not get), so neither can take the other's CPU time
   --timeout SECS    request timeout of the load generator (default 1)
   --only LIST       comma-separated subset of: blocking,threads,rawrt,rawrt-mio,tokio
   --wrk             load with wrk (installed separately) instead of the built-in generator
@@ -277,6 +283,9 @@ struct Plan {
     timeout: Duration,
     wrk: bool,
     no_syscalls: bool,
+    /// CPUs of the load generator and of the servers (`None`: not pinned).
+    load_cpus: Option<Vec<usize>>,
+    server_cpus: Option<Vec<usize>>,
     /// Where each of connections / threads / workers came from, for the header.
     why_connections: String,
     why_threads: String,
@@ -296,6 +305,8 @@ impl Plan {
                 "--workers",
                 "--timeout",
                 "--only",
+                "--load-cpus",
+                "--server-cpus",
             ],
             &["--wrk", "--no-syscalls", "--bench"],
         )?;
@@ -317,10 +328,13 @@ impl Plan {
             no_syscalls: false,
             why_connections: format!("default: 50 x {cores} cores, at most 500"),
             why_threads: "default: max(1, cores / 2), so the load leaves the other cores to \
-                          the server; nothing is pinned"
+                          the server"
                 .into(),
             why_workers: "default: all cores".into(),
+            load_cpus: None,
+            server_cpus: None,
         };
+        let (mut load_cpus, mut server_cpus) = (None, None);
         for (flag, v) in flags {
             match flag.as_str() {
                 "--duration" => plan.duration = secs(&flag, &v, 0.1..=3600.0)?,
@@ -339,6 +353,8 @@ impl Plan {
                     plan.why_workers = "--workers".into();
                 }
                 "--timeout" => plan.timeout = secs(&flag, &v, 0.1..=600.0)?,
+                "--load-cpus" => load_cpus = Some(cpu_list(&flag, &v)?),
+                "--server-cpus" => server_cpus = Some(cpu_list(&flag, &v)?),
                 "--only" => {
                     let mut kinds = Vec::new();
                     for id in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -364,6 +380,9 @@ impl Plan {
                 _ => {} // --bench
             }
         }
+        let allowed = rawrt_sys::sched::affinity().map_err(|e| format!("CPU affinity: {e}"))?;
+        (plan.load_cpus, plan.server_cpus) =
+            split_cpus(&allowed, plan.threads, load_cpus, server_cpus);
         if plan.wrk {
             // wrk takes whole seconds.
             plan.duration = Duration::from_secs(plan.duration.as_secs_f64().ceil() as u64);
@@ -395,12 +414,86 @@ impl Plan {
             .set("connections", self.connections)
             .set("load_threads", self.threads)
             .set("workers", self.workers)
+            .set("load_cpus", fmt_cpus(self.load_cpus.as_deref()))
+            .set("server_cpus", fmt_cpus(self.server_cpus.as_deref()))
             .set("duration_s", self.duration.as_secs_f64())
             .set("warmup_s", self.warmup.as_secs_f64())
             .set("rounds", self.rounds)
             .set("request_timeout_s", self.timeout.as_secs_f64())
             .set("syscalls", syscalls)
     }
+}
+
+/// Parses the value of `--load-cpus` / `--server-cpus`: `all` (`None`, not pinned) or a
+/// CPU list.
+fn cpu_list(flag: &str, v: &str) -> Result<Option<Vec<usize>>, String> {
+    if v.trim() == "all" {
+        return Ok(None);
+    }
+    rawrt_sys::sched::parse_cpu_list(v)
+        .map(Some)
+        .map_err(|e| format!("{flag}: {e}"))
+}
+
+/// Resolves the CPUs of the load and of the servers. An explicit choice (`Some(list)` or
+/// `Some(None)` for `all`) wins; by default, when at least two CPUs are allowed, the load
+/// gets the last `threads` of them (leaving at least one) and the servers the rest, so
+/// that the two never compete for a CPU.
+fn split_cpus(
+    allowed: &[usize],
+    threads: usize,
+    load: Option<Option<Vec<usize>>>,
+    server: Option<Option<Vec<usize>>>,
+) -> (Option<Vec<usize>>, Option<Vec<usize>>) {
+    let n = allowed.len();
+    let default_load = (n >= 2).then(|| allowed[n - threads.clamp(1, n - 1)..].to_vec());
+    let load = load.unwrap_or(default_load);
+    let server = server.unwrap_or_else(|| {
+        load.as_ref().map(|l| {
+            let rest: Vec<usize> = allowed.iter().copied().filter(|c| !l.contains(c)).collect();
+            if rest.is_empty() {
+                allowed.to_vec()
+            } else {
+                rest
+            }
+        })
+    });
+    (load, server)
+}
+
+/// Runs `f` with the calling thread restricted to `cpus` (unchanged when `None`), then
+/// restores its affinity: a process spawned inside `f` inherits `cpus`.
+fn pinned<T>(cpus: Option<&[usize]>, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let Some(cpus) = cpus else {
+        return f();
+    };
+    let before = rawrt_sys::sched::affinity().map_err(|e| format!("CPU affinity: {e}"))?;
+    rawrt_sys::sched::set_affinity(cpus).map_err(|e| e.to_string())?;
+    let out = f();
+    rawrt_sys::sched::set_affinity(&before).map_err(|e| e.to_string())?;
+    out
+}
+
+/// `0,2-3` for `[0, 2, 3]`; `all` for `None`.
+fn fmt_cpus(cpus: Option<&[usize]>) -> String {
+    let Some(cpus) = cpus else {
+        return "all".into();
+    };
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < cpus.len() {
+        let mut j = i;
+        while j + 1 < cpus.len() && cpus[j + 1] == cpus[j] + 1 {
+            j += 1;
+        }
+        parts.push(if i == j {
+            cpus[i].to_string()
+        } else {
+            format!("{}-{}", cpus[i], cpus[j])
+        });
+        i = j + 1;
+    }
+    parts.join(",")
 }
 
 /// Seconds as `5 s` / `0.5 s`.
@@ -504,6 +597,18 @@ fn in_path(name: &str) -> bool {
 
 /// Runs one load against `addr` for `duration`, as a child process (built-in or wrk).
 fn run_load(
+    exe: &Path,
+    plan: &Plan,
+    addr: SocketAddr,
+    duration: Duration,
+) -> Result<LoadResult, String> {
+    pinned(plan.load_cpus.as_deref(), || {
+        run_load_unpinned(exe, plan, addr, duration)
+    })
+}
+
+/// [`run_load`] on the calling thread's CPUs.
+fn run_load_unpinned(
     exe: &Path,
     plan: &Plan,
     addr: SocketAddr,
@@ -662,7 +767,10 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
             (Provider::Own, _) => Ok(exe.as_path()),
         };
         let slot = match server_exe {
-            Ok(path) => start_server(path, kind, plan.workers).unwrap_or_else(Slot::Failed),
+            Ok(path) => pinned(plan.server_cpus.as_deref(), || {
+                start_server(path, kind, plan.workers)
+            })
+            .unwrap_or_else(Slot::Failed),
             Err(slot) => slot,
         };
         if let Slot::Failed(why) = &slot {
@@ -760,6 +868,17 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
             fmt_secs(plan.duration),
             fmt_secs(plan.warmup),
             fmt_secs(plan.timeout)
+        ),
+        format!(
+            "CPUs: load generator on {}, servers on {} (sched_setaffinity, inherited by \
+             every thread; {})",
+            fmt_cpus(plan.load_cpus.as_deref()),
+            fmt_cpus(plan.server_cpus.as_deref()),
+            if plan.load_cpus.is_some() && plan.server_cpus.is_some() {
+                "disjoint by default, so neither side can take the other's CPU time"
+            } else {
+                "not pinned"
+            }
         ),
         format!(
             "Rounds: {}, server order alternating (A B C D / D C B A); every cell is the \
@@ -1074,6 +1193,9 @@ mod tests {
             "--only ,",
             "--wrk=yes",
             "--connections 99999999999999999999",
+            "--load-cpus",
+            "--load-cpus 2-1",
+            "--server-cpus x",
         ] {
             let e = Plan::from_args(&args(bad), 2).unwrap_err();
             assert!(!e.is_empty(), "{bad}");
@@ -1081,6 +1203,41 @@ mod tests {
         assert!(child_serve(&args("nginx")).is_err());
         assert!(child_serve(&args("rawrt --addr 10.0.0.1:80")).is_err());
         assert!(child_load(&args("--connections 5")).is_err());
+    }
+
+    #[test]
+    fn cpus_are_split_between_load_and_servers() {
+        let all = [0, 1, 2, 3];
+        // Default: the load gets the last `threads` CPUs, the servers the rest.
+        assert_eq!(
+            split_cpus(&all, 1, None, None),
+            (Some(vec![3]), Some(vec![0, 1, 2]))
+        );
+        assert_eq!(
+            split_cpus(&all, 2, None, None),
+            (Some(vec![2, 3]), Some(vec![0, 1]))
+        );
+        // At least one CPU stays with the servers; one allowed CPU pins nothing.
+        assert_eq!(
+            split_cpus(&all, 9, None, None),
+            (Some(vec![1, 2, 3]), Some(vec![0]))
+        );
+        assert_eq!(split_cpus(&[5], 1, None, None), (None, None));
+        // Explicit choices win; `all` is `Some(None)`.
+        assert_eq!(split_cpus(&all, 1, Some(None), None), (None, None));
+        assert_eq!(
+            split_cpus(&all, 1, Some(Some(vec![0])), Some(None)),
+            (Some(vec![0]), None)
+        );
+        // An explicit load set that covers everything leaves the servers everything too.
+        assert_eq!(
+            split_cpus(&all, 1, Some(Some(all.to_vec())), None),
+            (Some(all.to_vec()), Some(all.to_vec()))
+        );
+        assert_eq!(fmt_cpus(Some(&[0, 1, 2, 5, 7, 8])), "0-2,5,7-8");
+        assert_eq!(fmt_cpus(None), "all");
+        assert_eq!(cpu_list("--load-cpus", "all").unwrap(), None);
+        assert_eq!(cpu_list("--load-cpus", "1,0").unwrap(), Some(vec![0, 1]));
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub struct Builder {
     global_queue_interval: Option<u32>,
     max_io_events_per_tick: usize,
     lifo_enabled: bool,
+    spread_threshold: std::time::Duration,
     max_blocking_threads: usize,
     thread_keep_alive: std::time::Duration,
 }
@@ -69,6 +70,7 @@ impl Builder {
             global_queue_interval: None,
             max_io_events_per_tick: 1024,
             lifo_enabled: true,
+            spread_threshold: std::time::Duration::from_micros(200),
             max_blocking_threads: 512,
             thread_keep_alive: std::time::Duration::from_secs(10),
         }
@@ -117,6 +119,28 @@ impl Builder {
     /// queue. Default true.
     pub fn lifo_slot(&mut self, enabled: bool) -> &mut Builder {
         self.lifo_enabled = enabled;
+        self
+    }
+
+    /// How much queued work a worker keeps to itself before it wakes a sleeping worker to
+    /// share it, when it comes back from polling I/O: the queued tasks times its measured
+    /// mean poll time. Default 200 µs. A backlog smaller than this is finished before a
+    /// woken thread would start, and on a shared machine the woken thread takes a CPU
+    /// something else needed; a backlog that grows past it (a saturated worker) is
+    /// shared. `Duration::ZERO` wakes a sibling whenever more than one task is queued,
+    /// as Tokio does. Multi-thread runtime only. The whole protocol is described at the
+    /// top of `src/scheduler/multi_thread/worker.rs`.
+    ///
+    /// ```
+    /// let rt = rawrt::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .spread_threshold(std::time::Duration::ZERO)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(async { rawrt::spawn(async { 7 }).await.unwrap() }), 7);
+    /// ```
+    pub fn spread_threshold(&mut self, threshold: std::time::Duration) -> &mut Builder {
+        self.spread_threshold = threshold;
         self
     }
 
@@ -192,6 +216,7 @@ impl Builder {
             global_queue_interval: self.global_queue_interval,
             event_interval: self.event_interval,
             lifo_enabled: self.lifo_enabled,
+            spread_threshold_ns: self.spread_threshold.as_nanos() as f64,
         };
         let (handle, cores) = multi_thread::create(num_workers, driver, config);
         let public = Handle {
@@ -269,6 +294,7 @@ impl fmt::Debug for Builder {
             .field("global_queue_interval", &self.global_queue_interval)
             .field("max_io_events_per_tick", &self.max_io_events_per_tick)
             .field("lifo_enabled", &self.lifo_enabled)
+            .field("spread_threshold", &self.spread_threshold)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
             .finish()

@@ -44,6 +44,7 @@ macro_rules! syscall {
 pub mod epoll;
 pub mod eventfd;
 pub mod resource;
+pub mod sched;
 pub mod signal;
 pub mod socket;
 pub mod stats;

@@ -23,6 +23,23 @@
 //! Every `event_interval` ticks a busy worker polls the driver without blocking, so I/O is
 //! never starved by a busy runtime.
 //!
+//! # Waking a sibling
+//! A worker that comes back from the driver (blocking or not) with tasks queued may wake a
+//! sleeping sibling to steal half of them. Tokio does so whenever more than one task is
+//! queued. rawrt does so only when the queued work is expected to take at least
+//! `spread_threshold` (default 200 µs): queued tasks × the worker's mean poll time, a
+//! moving average measured over its busy periods (from a return from parking, or a
+//! maintenance step, to the next park or maintenance step — never across a sleep). A
+//! woken sibling needs tens of microseconds to start and costs a futex or eventfd write;
+//! a smaller backlog is done before help arrives, and on a machine the process shares
+//! (a load generator, other services) the sibling runs on a CPU someone else needed, and
+//! from then on both workers take turns on the driver. A backlog that keeps growing
+//! crosses the threshold, so a saturated worker still gets help, and a sibling that finds
+//! work while searching wakes the next one as before (see `idle.rs`), so a large burst
+//! still spreads over every worker. Until a first poll time is measured the Tokio rule
+//! applies. Tasks pushed by a running task (spawns, wakes of other tasks) still wake a
+//! sibling at once, as in Tokio.
+//!
 //! # Signal masks
 //! At every maintenance step (before each task it picks) and after every return from
 //! parking, a worker compares the runtime's wanted signal set with the signals it has
@@ -70,6 +87,9 @@ pub(crate) struct Config {
     pub(crate) global_queue_interval: Option<u32>,
     pub(crate) event_interval: u32,
     pub(crate) lifo_enabled: bool,
+    /// A worker wakes a sleeping sibling for its queued work only when that work is
+    /// expected to take at least this long (ns; 0: whenever more than one task is queued).
+    pub(crate) spread_threshold_ns: f64,
 }
 
 /// The scheduler handle tasks hold (as `Arc<Handle>`).
@@ -108,9 +128,11 @@ pub(crate) struct Core {
     rand: FastRand,
     /// Check the injector first every this many ticks (see `tune_global_queue_interval`).
     global_queue_interval: u32,
-    /// Mean time per poll (ns), a moving average over maintenance windows.
+    /// Mean time per poll (ns), a moving average over measurement windows.
     mean_poll_ns: f64,
-    /// Start of the current measurement window: (time, polls so far). `None` after a park.
+    /// Start of the current measurement window: (time, polls so far). A window runs from
+    /// a return from parking or a maintenance step to the next park or maintenance step,
+    /// so time asleep is never measured. `None` while parked.
     window: Option<(Instant, u64)>,
 }
 
@@ -277,7 +299,7 @@ impl Context {
                 .take()
                 .expect("worker core missing after polling the driver");
             core.park = Some(park);
-            if core.should_notify_others() {
+            if core.should_notify_others(&self.handle.shared.config) {
                 self.handle.notify_parked();
             }
             core.is_shutdown = self.handle.shared.inject.is_closed();
@@ -290,30 +312,38 @@ impl Context {
     /// polls, every few ticks (remote spawns are not starved); with fast polls, rarely (the
     /// lock is not taken for nothing). A window that contained a park is not measured.
     fn tune_global_queue_interval(&self, core: &mut Core) {
-        if self.handle.shared.config.global_queue_interval.is_some() {
+        let now = Instant::now();
+        self.close_window(core, now);
+        core.window = Some((now, self.handle.shared.metrics[core.index].polls()));
+    }
+
+    /// Ends the current measurement window at `now`: folds its mean poll time into
+    /// `mean_poll_ns` and retunes the injector interval (unless fixed by the builder).
+    fn close_window(&self, core: &mut Core, now: Instant) {
+        let Some((start, start_polls)) = core.window.take() else {
+            return;
+        };
+        let n = self.handle.shared.metrics[core.index]
+            .polls()
+            .saturating_sub(start_polls);
+        if n == 0 {
             return;
         }
-        let now = Instant::now();
-        let polls = self.handle.shared.metrics[core.index].polls();
-        if let Some((start, start_polls)) = core.window {
-            let n = polls.saturating_sub(start_polls);
-            if n > 0 {
-                let per_poll = now.duration_since(start).as_nanos() as f64 / n as f64;
-                core.mean_poll_ns = if core.mean_poll_ns == 0.0 {
-                    per_poll
-                } else {
-                    0.8 * core.mean_poll_ns + 0.2 * per_poll
-                };
-                let ideal = TARGET_GLOBAL_QUEUE_LATENCY_NS / core.mean_poll_ns.max(1.0);
-                core.global_queue_interval =
-                    (ideal as u32).clamp(MIN_GLOBAL_QUEUE_INTERVAL, MAX_GLOBAL_QUEUE_INTERVAL);
-            }
+        let per_poll = now.duration_since(start).as_nanos() as f64 / n as f64;
+        core.mean_poll_ns = if core.mean_poll_ns == 0.0 {
+            per_poll
+        } else {
+            0.8 * core.mean_poll_ns + 0.2 * per_poll
+        };
+        if self.handle.shared.config.global_queue_interval.is_none() {
+            let ideal = TARGET_GLOBAL_QUEUE_LATENCY_NS / core.mean_poll_ns.max(1.0);
+            core.global_queue_interval =
+                (ideal as u32).clamp(MIN_GLOBAL_QUEUE_INTERVAL, MAX_GLOBAL_QUEUE_INTERVAL);
         }
-        core.window = Some((now, polls));
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
-        core.window = None;
+        self.close_window(&mut core, Instant::now());
         core.is_shutdown = self.handle.shared.inject.is_closed();
         if core.is_shutdown {
             return core;
@@ -327,6 +357,10 @@ impl Context {
                 }
             }
         }
+        core.window = Some((
+            Instant::now(),
+            self.handle.shared.metrics[core.index].polls(),
+        ));
         core
     }
 
@@ -348,7 +382,7 @@ impl Context {
             .take()
             .expect("worker core missing after park");
         core.park = Some(park);
-        if core.should_notify_others() {
+        if core.should_notify_others(&self.handle.shared.config) {
             self.handle.notify_parked();
         }
         core
@@ -449,9 +483,19 @@ impl Core {
         self.lifo_slot.is_some() || self.run_queue.has_tasks()
     }
 
-    fn should_notify_others(&self) -> bool {
+    /// Whether the work queued here is worth waking a sleeping sibling for (see "Waking a
+    /// sibling" in the module docs): more than one task, and — once a poll time has been
+    /// measured — at least `spread_threshold` of work at the mean poll time.
+    fn should_notify_others(&self, config: &Config) -> bool {
         // A searching worker will wake the next one when it finds work.
-        !self.is_searching && usize::from(self.lifo_slot.is_some()) + self.run_queue.len() > 1
+        if self.is_searching {
+            return false;
+        }
+        let queued = usize::from(self.lifo_slot.is_some()) + self.run_queue.len();
+        if queued <= 1 {
+            return false;
+        }
+        self.mean_poll_ns == 0.0 || queued as f64 * self.mean_poll_ns >= config.spread_threshold_ns
     }
 
     fn transition_to_parked(&mut self, handle: &Handle) -> bool {
