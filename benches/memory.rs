@@ -1,23 +1,23 @@
 //! `cargo bench --bench memory`: what rawrt costs in memory next to Tokio, same worker count
 //! (2 by default, `--workers N`), measured in the same run. Two measurements:
 //!
-//! **Heap per idle spawned task.** This binary's global allocator is the system allocator
-//! wrapped in a counter ([`Counting`]): live bytes and live allocations, in all and per size
-//! class (8-byte classes up to 1 KiB, then powers of two), in relaxed atomics. In this
-//! process, for each runtime: build it with N workers, run one warm-up task to completion (so that anything a runtime allocates
-//! lazily on its first spawn is not charged to the tasks), allocate the `Vec` that will hold
-//! the `JoinHandle`s (with its full capacity, *before* the first snapshot, so handles cost
-//! nothing in the figure), take a snapshot, spawn `--tasks` tasks from the main thread (a
-//! remote spawn, through each runtime's global queue), wait until every task has been polled
-//! once, take a second snapshot, and report `(live bytes after − before) / tasks`. The tasks
-//! run [`Idle`]: a zero-sized future that is never ready, the same size and alignment as
-//! `std::future::pending::<()>()` (checked at compile time), except that it counts its polls,
-//! which is how "every task is spawned and idle" is seen without either runtime's metrics.
-//! Whatever a runtime keeps beyond the task allocations (a global queue's grown buffer, for
-//! example) is in the figure too; a second row breaks it down by size class (allocations
-//! per task × their mean size, the rest as "other"). Rounds alternate the order (rawrt, Tokio / Tokio, rawrt) and the
-//! table shows medians. Sizes are the sizes asked of the allocator (`Layout::size`), not
-//! what malloc really uses (its chunk headers and alignment padding are not counted).
+//! **Heap per idle spawned task.** This binary's global allocator is the system allocator wrapped
+//! in a counter ([`Counting`]): live bytes and live allocations, in all and per size class (8-byte
+//! classes up to 1 KiB, then powers of two), in relaxed atomics. In this process, for each runtime:
+//! build it with N workers, run one warm-up task to completion (so that anything a runtime
+//! allocates lazily on its first spawn is not charged to the tasks), allocate the `Vec` that will
+//! hold the `JoinHandle`s (with its full capacity, *before* the first snapshot, so handles cost
+//! nothing in the figure), take a snapshot, spawn `--tasks` tasks from the main thread (a remote
+//! spawn, through each runtime's global queue), wait until every task has been polled once, take a
+//! second snapshot, and report `(live bytes after − before) / tasks`. The tasks run [`Idle`]: a
+//! zero-sized future that is never ready, the same size and alignment as
+//! `std::future::pending::<()>()` (checked at compile time), except that it counts its polls, which
+//! is how "every task is spawned and idle" is seen without either runtime's metrics. Whatever a
+//! runtime keeps beyond the task allocations (a global queue's grown buffer, for example) is in the
+//! figure too; a second row breaks it down by size class (allocations per task × their mean size,
+//! the rest as "other"). Rounds alternate the order (rawrt, Tokio / Tokio, rawrt) and the table
+//! shows medians. Sizes are the sizes asked of the allocator (`Layout::size`), not what malloc
+//! really uses (its chunk headers and alignment padding are not counted).
 //!
 //! **RSS at N idle keep-alive connections** (10,000 by default). For each runtime a separate
 //! server process (this binary re-executed as `--serve rawrt|tokio --workers N`) runs a hyper
@@ -1365,7 +1365,7 @@ fn to_json(o: &Options, r: &Results, lines: &[Line]) -> Json {
 
 /// The self-checks of the parsing and formatting helpers, run by `cargo test --benches`
 /// (which runs this binary without `--bench`). Panics on a failure.
-fn self_check() {
+pub(crate) fn self_check() {
     // /proc/PID/status fields.
     let status = "Name:\tmemory\nVmPeak:\t  20000 kB\nVmRSS:\t    4321 kB\n\
                   RssAnon:\t    1200 kB\nRssFile:\t 3121 kB\nThreads:\t3\n";
