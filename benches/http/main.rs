@@ -874,10 +874,15 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
              every thread; {})",
             fmt_cpus(plan.load_cpus.as_deref()),
             fmt_cpus(plan.server_cpus.as_deref()),
-            if plan.load_cpus.is_some() && plan.server_cpus.is_some() {
-                "disjoint by default, so neither side can take the other's CPU time"
-            } else {
-                "not pinned"
+            match (&plan.load_cpus, &plan.server_cpus) {
+                (Some(l), Some(s)) if !l.iter().any(|c| s.contains(c)) => {
+                    "disjoint, so neither side can take the other's CPU time"
+                }
+                (Some(_), None) => {
+                    "the load generator is held to its CPUs; the servers may use every CPU"
+                }
+                (None, None) => "nothing pinned",
+                _ => "as given",
             }
         ),
         format!(

@@ -120,6 +120,8 @@ struct Remote {
 pub(crate) struct Core {
     index: usize,
     tick: u32,
+    /// `tick` when this worker last polled the driver (blocking or not).
+    polled_driver_at: u32,
     lifo_slot: Option<Notified<Arc<Handle>>>,
     run_queue: queue::Local<Arc<Handle>>,
     is_searching: bool,
@@ -176,6 +178,7 @@ pub(crate) fn create(
         cores.push(Box::new(Core {
             index,
             tick: 0,
+            polled_driver_at: 0,
             lifo_slot: None,
             run_queue,
             is_searching: false,
@@ -284,7 +287,10 @@ impl Context {
     fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
         self.handle.shared.signals.sync(core.index);
         let interval = self.handle.shared.config.event_interval.max(1);
-        if core.tick % interval == 0 {
+        // Counted from this worker's last driver poll, so a worker that has just slept in
+        // `epoll_wait` does not poll again a few tasks later for nothing.
+        if core.tick.wrapping_sub(core.polled_driver_at) >= interval {
+            core.polled_driver_at = core.tick;
             self.tune_global_queue_interval(&mut core);
             // Poll I/O without blocking so that a busy runtime still sees new events.
             let mut park = core.park.take().expect("worker parker missing");
@@ -371,7 +377,8 @@ impl Context {
         // local queue.
         *self.core.borrow_mut() = Some(core);
         metrics.park();
-        if let Some(events) = park.park() {
+        let polled = park.park();
+        if let Some(events) = polled {
             metrics.epoll_wait(events);
         }
         // Woken, perhaps by `block_signals`: block what it asks for before going on.
@@ -382,11 +389,21 @@ impl Context {
             .take()
             .expect("worker core missing after park");
         core.park = Some(park);
+        if polled.is_some() {
+            core.polled_driver_at = core.tick;
+        }
         if core.should_notify_others(&self.handle.shared.config) {
             self.handle.notify_parked();
         }
         core
     }
+}
+
+/// The spread rule (module docs, "Waking a sibling"): `queued` tasks are worth a sibling
+/// when there is more than one and, once a poll time is measured (`mean_poll_ns > 0`),
+/// they are expected to take at least `threshold_ns`.
+fn worth_waking_for(queued: usize, mean_poll_ns: f64, threshold_ns: f64) -> bool {
+    queued > 1 && (mean_poll_ns == 0.0 || queued as f64 * mean_poll_ns >= threshold_ns)
 }
 
 impl Core {
@@ -492,10 +509,7 @@ impl Core {
             return false;
         }
         let queued = usize::from(self.lifo_slot.is_some()) + self.run_queue.len();
-        if queued <= 1 {
-            return false;
-        }
-        self.mean_poll_ns == 0.0 || queued as f64 * self.mean_poll_ns >= config.spread_threshold_ns
+        worth_waking_for(queued, self.mean_poll_ns, config.spread_threshold_ns)
     }
 
     fn transition_to_parked(&mut self, handle: &Handle) -> bool {
@@ -790,5 +804,24 @@ impl Handle {
             &self.shared.shutdown_cores,
         )));
         self.driver.shutdown();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::worth_waking_for;
+
+    #[test]
+    fn a_sibling_is_woken_only_for_enough_work() {
+        // One task is never shared.
+        assert!(!worth_waking_for(1, 0.0, 0.0));
+        assert!(!worth_waking_for(1, 1e9, 200_000.0));
+        // Nothing measured yet: Tokio's rule, more than one task.
+        assert!(worth_waking_for(2, 0.0, 200_000.0));
+        // 10 µs polls: 19 tasks are 190 µs, under 200 µs; 20 are enough.
+        assert!(!worth_waking_for(19, 10_000.0, 200_000.0));
+        assert!(worth_waking_for(20, 10_000.0, 200_000.0));
+        // A zero threshold is Tokio's rule whatever the poll time.
+        assert!(worth_waking_for(2, 1.0, 0.0));
     }
 }
