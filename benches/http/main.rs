@@ -75,10 +75,10 @@ options:
   --workers N       worker threads of the async servers (default: all cores)
   --load-cpus LIST  CPUs the load generator may run on, as taskset -c writes them (0,2-3),
                     or `all` (default: the last --threads allowed CPUs, when at least two
-                    are allowed)
+                    are allowed), so the load cannot take more than its share
   --server-cpus LIST
-                    CPUs the servers may run on, or `all` (default: the allowed CPUs the
-                    load does not get), so neither can take the other's CPU time
+                    CPUs the servers may run on, or `all` (default: all; `rest` gives them
+                    the allowed CPUs the load does not get, so the two never share a CPU)
   --timeout SECS    request timeout of the load generator (default 1)
   --only LIST       comma-separated subset of: blocking,threads,rawrt,rawrt-mio,tokio
   --wrk             load with wrk (installed separately) instead of the built-in generator
@@ -334,7 +334,7 @@ impl Plan {
             load_cpus: None,
             server_cpus: None,
         };
-        let (mut load_cpus, mut server_cpus) = (None, None);
+        let (mut load_cpus, mut server_cpus, mut server_rest) = (None, None, false);
         for (flag, v) in flags {
             match flag.as_str() {
                 "--duration" => plan.duration = secs(&flag, &v, 0.1..=3600.0)?,
@@ -354,7 +354,11 @@ impl Plan {
                 }
                 "--timeout" => plan.timeout = secs(&flag, &v, 0.1..=600.0)?,
                 "--load-cpus" => load_cpus = Some(cpu_list(&flag, &v)?),
-                "--server-cpus" => server_cpus = Some(cpu_list(&flag, &v)?),
+                "--server-cpus" if v.trim() == "rest" => server_rest = true,
+                "--server-cpus" => {
+                    server_cpus = Some(cpu_list(&flag, &v)?);
+                    server_rest = false;
+                }
                 "--only" => {
                     let mut kinds = Vec::new();
                     for id in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -382,7 +386,7 @@ impl Plan {
         }
         let allowed = rawrt_sys::sched::affinity().map_err(|e| format!("CPU affinity: {e}"))?;
         (plan.load_cpus, plan.server_cpus) =
-            split_cpus(&allowed, plan.threads, load_cpus, server_cpus);
+            split_cpus(&allowed, plan.threads, load_cpus, server_cpus, server_rest);
         if plan.wrk {
             // wrk takes whole seconds.
             plan.duration = Duration::from_secs(plan.duration.as_secs_f64().ceil() as u64);
@@ -436,19 +440,21 @@ fn cpu_list(flag: &str, v: &str) -> Result<Option<Vec<usize>>, String> {
 }
 
 /// Resolves the CPUs of the load and of the servers. An explicit choice (`Some(list)` or
-/// `Some(None)` for `all`) wins; by default, when at least two CPUs are allowed, the load
-/// gets the last `threads` of them (leaving at least one) and the servers the rest, so
-/// that the two never compete for a CPU.
+/// `Some(None)` for `all`) wins. By default, when at least two CPUs are allowed, the load
+/// gets the last `threads` of them (leaving at least one), and the servers every CPU, as
+/// on a machine where the server is not alone. `rest` (`server_rest`) gives the servers
+/// the allowed CPUs the load does not get instead.
 fn split_cpus(
     allowed: &[usize],
     threads: usize,
     load: Option<Option<Vec<usize>>>,
     server: Option<Option<Vec<usize>>>,
+    server_rest: bool,
 ) -> (Option<Vec<usize>>, Option<Vec<usize>>) {
     let n = allowed.len();
     let default_load = (n >= 2).then(|| allowed[n - threads.clamp(1, n - 1)..].to_vec());
     let load = load.unwrap_or(default_load);
-    let server = server.unwrap_or_else(|| {
+    let server = if server_rest {
         load.as_ref().map(|l| {
             let rest: Vec<usize> = allowed.iter().copied().filter(|c| !l.contains(c)).collect();
             if rest.is_empty() {
@@ -457,7 +463,9 @@ fn split_cpus(
                 rest
             }
         })
-    });
+    } else {
+        server.unwrap_or(None)
+    };
     (load, server)
 }
 
@@ -1213,30 +1221,35 @@ mod tests {
     #[test]
     fn cpus_are_split_between_load_and_servers() {
         let all = [0, 1, 2, 3];
-        // Default: the load gets the last `threads` CPUs, the servers the rest.
+        // Default: the load gets the last `threads` CPUs, the servers every CPU.
         assert_eq!(
-            split_cpus(&all, 1, None, None),
+            split_cpus(&all, 1, None, None, false),
+            (Some(vec![3]), None)
+        );
+        assert_eq!(
+            split_cpus(&all, 2, None, None, false),
+            (Some(vec![2, 3]), None)
+        );
+        // `rest`: the servers get what the load does not, at least one CPU.
+        assert_eq!(
+            split_cpus(&all, 1, None, None, true),
             (Some(vec![3]), Some(vec![0, 1, 2]))
         );
         assert_eq!(
-            split_cpus(&all, 2, None, None),
-            (Some(vec![2, 3]), Some(vec![0, 1]))
-        );
-        // At least one CPU stays with the servers; one allowed CPU pins nothing.
-        assert_eq!(
-            split_cpus(&all, 9, None, None),
+            split_cpus(&all, 9, None, None, true),
             (Some(vec![1, 2, 3]), Some(vec![0]))
         );
-        assert_eq!(split_cpus(&[5], 1, None, None), (None, None));
+        // One allowed CPU pins nothing.
+        assert_eq!(split_cpus(&[5], 1, None, None, true), (None, None));
         // Explicit choices win; `all` is `Some(None)`.
-        assert_eq!(split_cpus(&all, 1, Some(None), None), (None, None));
+        assert_eq!(split_cpus(&all, 1, Some(None), None, false), (None, None));
         assert_eq!(
-            split_cpus(&all, 1, Some(Some(vec![0])), Some(None)),
-            (Some(vec![0]), None)
+            split_cpus(&all, 1, Some(Some(vec![0])), Some(Some(vec![1, 2])), false),
+            (Some(vec![0]), Some(vec![1, 2]))
         );
-        // An explicit load set that covers everything leaves the servers everything too.
+        // A load set that covers everything leaves `rest` everything too.
         assert_eq!(
-            split_cpus(&all, 1, Some(Some(all.to_vec())), None),
+            split_cpus(&all, 1, Some(Some(all.to_vec())), None, true),
             (Some(all.to_vec()), Some(all.to_vec()))
         );
         assert_eq!(fmt_cpus(Some(&[0, 1, 2, 5, 7, 8])), "0-2,5,7-8");

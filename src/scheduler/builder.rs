@@ -125,10 +125,12 @@ impl Builder {
     /// How much queued work a worker keeps to itself before it wakes a sleeping worker to
     /// share it, when it comes back from polling I/O: the queued tasks times its measured
     /// mean poll time. Default 200 µs. A backlog smaller than this is finished before a
-    /// woken thread would start, and on a shared machine the woken thread takes a CPU
-    /// something else needed; a backlog that grows past it (a saturated worker) is
-    /// shared. `Duration::ZERO` wakes a sibling whenever more than one task is queued,
-    /// as Tokio does. Multi-thread runtime only. The whole protocol is described at the
+    /// woken thread would start; a backlog that grows past it (a saturated worker) is
+    /// shared — provided the runtime's CPUs have had at least three quarters of a CPU
+    /// idle lately (read from `/proc/stat`, at most every 50 ms), since a thread woken
+    /// onto busy CPUs only time-slices with whatever runs there. `Duration::ZERO` wakes a
+    /// sibling whenever more than one task is queued, as Tokio does, and never reads
+    /// `/proc/stat`. Multi-thread runtime only. The whole protocol is described at the
     /// top of `src/scheduler/multi_thread/worker.rs`.
     ///
     /// ```

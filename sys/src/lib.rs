@@ -41,6 +41,7 @@ macro_rules! syscall {
     }};
 }
 
+pub mod cpustat;
 pub mod epoll;
 pub mod eventfd;
 pub mod resource;

@@ -26,19 +26,26 @@
 //! # Waking a sibling
 //! A worker that comes back from the driver (blocking or not) with tasks queued may wake a
 //! sleeping sibling to steal half of them. Tokio does so whenever more than one task is
-//! queued. rawrt does so only when the queued work is expected to take at least
-//! `spread_threshold` (default 200 µs): queued tasks × the worker's mean poll time, a
-//! moving average measured over its busy periods (from a return from parking, or a
-//! maintenance step, to the next park or maintenance step — never across a sleep). A
-//! woken sibling needs tens of microseconds to start and costs a futex or eventfd write;
-//! a smaller backlog is done before help arrives, and on a machine the process shares
-//! (a load generator, other services) the sibling runs on a CPU someone else needed, and
-//! from then on both workers take turns on the driver. A backlog that keeps growing
-//! crosses the threshold, so a saturated worker still gets help, and a sibling that finds
-//! work while searching wakes the next one as before (see `idle.rs`), so a large burst
-//! still spreads over every worker. Until a first poll time is measured the Tokio rule
-//! applies. Tasks pushed by a running task (spawns, wakes of other tasks) still wake a
-//! sibling at once, as in Tokio.
+//! queued. rawrt does so only when both hold:
+//! 1. the queued work is expected to take at least `spread_threshold` (default 200 µs):
+//!    queued tasks × the worker's mean poll time, a moving average measured over its busy
+//!    periods (from a return from parking, or a maintenance step, to the next park or
+//!    maintenance step — never across a sleep). A woken thread needs tens of microseconds
+//!    to start and costs a futex or eventfd write; a smaller backlog is done before help
+//!    arrives;
+//! 2. the runtime's CPUs have had at least three quarters of a CPU idle lately
+//!    (`cpu_idle.rs`, from `/proc/stat`, sampled at most every 50 ms and only when this
+//!    question comes up; unknown counts as idle). A thread woken when every CPU is busy
+//!    does not finish the backlog sooner: it time-slices with whatever runs there — on a
+//!    machine the process shares (a load generator, a database), a scheduler slice of
+//!    milliseconds for every request that other program, or that sibling, holds.
+//!
+//! A backlog that keeps growing crosses the threshold, so a saturated worker still gets
+//! help where a CPU is free; a sibling that finds work while searching wakes the next one
+//! as before (`idle.rs`), so a burst on an idle machine still spreads over every worker.
+//! Until a first poll time is measured, and with a zero threshold, Tokio's rule applies.
+//! Tasks pushed by a running task (spawns, wakes of other tasks) still wake a sibling at
+//! once, as in Tokio.
 //!
 //! # Signal masks
 //! At every maintenance step (before each task it picks) and after every return from
@@ -59,6 +66,7 @@ use std::ptr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::cpu_idle::CpuIdle;
 use super::idle::Idle;
 use super::park::{DriverShared, Parker, Unparker};
 use super::queue::{self, LOCAL_QUEUE_CAPACITY};
@@ -109,6 +117,8 @@ pub(super) struct Shared {
     metrics: Box<[WorkerCounters]>,
     /// The signals every worker blocks, and the signal registry (see `signals.rs`).
     signals: Signals,
+    /// Idle CPU capacity lately (see `cpu_idle.rs`).
+    cpu_idle: CpuIdle,
 }
 
 struct Remote {
@@ -197,6 +207,7 @@ pub(crate) fn create(
             remotes: remotes.into_boxed_slice(),
             inject: Inject::new(),
             idle: Idle::new(num_workers),
+            cpu_idle: CpuIdle::new(),
             owned: OwnedTasks::new(num_workers * 4),
             shutdown_cores: Mutex::new(Vec::new()),
             shutdown_cv: Condvar::new(),
@@ -305,7 +316,7 @@ impl Context {
                 .take()
                 .expect("worker core missing after polling the driver");
             core.park = Some(park);
-            if core.should_notify_others(&self.handle.shared.config) {
+            if core.should_notify_others(&self.handle.shared) {
                 self.handle.notify_parked();
             }
             core.is_shutdown = self.handle.shared.inject.is_closed();
@@ -392,18 +403,36 @@ impl Context {
         if polled.is_some() {
             core.polled_driver_at = core.tick;
         }
-        if core.should_notify_others(&self.handle.shared.config) {
+        if core.should_notify_others(&self.handle.shared) {
             self.handle.notify_parked();
         }
         core
     }
 }
 
+/// A sibling is woken for a backlog only if at least this much CPU (thousandths of a CPU)
+/// has been idle lately: three quarters of a CPU free to run it.
+const MIN_IDLE_CPU_MILLI: u64 = 750;
+
 /// The spread rule (module docs, "Waking a sibling"): `queued` tasks are worth a sibling
-/// when there is more than one and, once a poll time is measured (`mean_poll_ns > 0`),
-/// they are expected to take at least `threshold_ns`.
-fn worth_waking_for(queued: usize, mean_poll_ns: f64, threshold_ns: f64) -> bool {
-    queued > 1 && (mean_poll_ns == 0.0 || queued as f64 * mean_poll_ns >= threshold_ns)
+/// when there is more than one, once a poll time is measured (`mean_poll_ns > 0`) they are
+/// expected to take at least `threshold_ns`, and `idle_milli` (asked last, as it may read
+/// `/proc/stat`) does not say that the CPUs are all busy. A zero threshold skips both
+/// checks: Tokio's rule.
+fn worth_waking_for(
+    queued: usize,
+    mean_poll_ns: f64,
+    threshold_ns: f64,
+    idle_milli: impl FnOnce() -> Option<u64>,
+) -> bool {
+    if queued <= 1 {
+        return false;
+    }
+    if threshold_ns == 0.0 || mean_poll_ns == 0.0 {
+        return true;
+    }
+    queued as f64 * mean_poll_ns >= threshold_ns
+        && !matches!(idle_milli(), Some(idle) if idle < MIN_IDLE_CPU_MILLI)
 }
 
 impl Core {
@@ -503,13 +532,18 @@ impl Core {
     /// Whether the work queued here is worth waking a sleeping sibling for (see "Waking a
     /// sibling" in the module docs): more than one task, and — once a poll time has been
     /// measured — at least `spread_threshold` of work at the mean poll time.
-    fn should_notify_others(&self, config: &Config) -> bool {
+    fn should_notify_others(&self, shared: &Shared) -> bool {
         // A searching worker will wake the next one when it finds work.
         if self.is_searching {
             return false;
         }
         let queued = usize::from(self.lifo_slot.is_some()) + self.run_queue.len();
-        worth_waking_for(queued, self.mean_poll_ns, config.spread_threshold_ns)
+        worth_waking_for(
+            queued,
+            self.mean_poll_ns,
+            shared.config.spread_threshold_ns,
+            || shared.cpu_idle.idle_milli(),
+        )
     }
 
     fn transition_to_parked(&mut self, handle: &Handle) -> bool {
@@ -813,15 +847,21 @@ mod tests {
 
     #[test]
     fn a_sibling_is_woken_only_for_enough_work() {
+        let idle = |v: Option<u64>| move || v;
+        let not_asked = || -> Option<u64> { panic!("idle CPUs asked for no reason") };
         // One task is never shared.
-        assert!(!worth_waking_for(1, 0.0, 0.0));
-        assert!(!worth_waking_for(1, 1e9, 200_000.0));
+        assert!(!worth_waking_for(1, 0.0, 0.0, not_asked));
+        assert!(!worth_waking_for(1, 1e9, 200_000.0, not_asked));
         // Nothing measured yet: Tokio's rule, more than one task.
-        assert!(worth_waking_for(2, 0.0, 200_000.0));
-        // 10 µs polls: 19 tasks are 190 µs, under 200 µs; 20 are enough.
-        assert!(!worth_waking_for(19, 10_000.0, 200_000.0));
-        assert!(worth_waking_for(20, 10_000.0, 200_000.0));
-        // A zero threshold is Tokio's rule whatever the poll time.
-        assert!(worth_waking_for(2, 1.0, 0.0));
+        assert!(worth_waking_for(2, 0.0, 200_000.0, not_asked));
+        // 10 µs polls: 19 tasks are 190 µs, under 200 µs; 20 are enough...
+        assert!(!worth_waking_for(19, 10_000.0, 200_000.0, not_asked));
+        assert!(worth_waking_for(20, 10_000.0, 200_000.0, idle(None)));
+        assert!(worth_waking_for(20, 10_000.0, 200_000.0, idle(Some(1_000))));
+        // ...unless the CPUs have had less than three quarters of one idle lately.
+        assert!(!worth_waking_for(20, 10_000.0, 200_000.0, idle(Some(700))));
+        assert!(worth_waking_for(20, 10_000.0, 200_000.0, idle(Some(750))));
+        // A zero threshold is Tokio's rule whatever the poll time and the CPUs.
+        assert!(worth_waking_for(2, 1.0, 0.0, not_asked));
     }
 }
