@@ -921,6 +921,16 @@ fn run(plan: &Plan, machine: &Machine) -> Result<bool, String> {
             checks.join("; ")
         ));
     }
+    for other in [Kind::Tokio, Kind::RawrtMio] {
+        if let Some(p) = report::Paired::of(&rounds, Kind::Rawrt, other) {
+            header.push(format!(
+                "Paired, {} / {}, round by round (both measured in each round): {}",
+                Kind::Rawrt.label(),
+                other.label(),
+                p.describe()
+            ));
+        }
+    }
     let title = "rawrt HTTP benchmark: GET / -> 200 \"Hello, World!\", HTTP/1.1 keep-alive, \
                  loopback";
 

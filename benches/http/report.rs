@@ -210,6 +210,52 @@ pub enum Row {
     Failed(String),
 }
 
+/// Row `a` against row `b` round by round: each round measures both within seconds, so
+/// drift that is slow next to a round (a busy neighbour, the host) cancels in the ratio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paired {
+    /// `a`'s req/s over `b`'s, per round in which both were measured.
+    pub rps_ratios: Vec<f64>,
+    /// `a`'s p99 over `b`'s, in the same rounds.
+    pub p99_ratios: Vec<f64>,
+}
+
+impl Paired {
+    /// The pairs of `a` and `b` in `rounds`; `None` if no round measured both.
+    pub fn of(rounds: &[Round], a: Kind, b: Kind) -> Option<Paired> {
+        let load = |r: &Round, k: Kind| {
+            r.results.iter().find_map(|(kind, o)| match o {
+                Outcome::Measured { load, .. } if *kind == k => Some(load.clone()),
+                _ => None,
+            })
+        };
+        let (mut rps_ratios, mut p99_ratios) = (Vec::new(), Vec::new());
+        for r in rounds {
+            if let (Some(x), Some(y)) = (load(r, a), load(r, b)) {
+                if y.rps > 0.0 && y.p99 > 0.0 {
+                    rps_ratios.push(x.rps / y.rps);
+                    p99_ratios.push(x.p99 / y.p99);
+                }
+            }
+        }
+        (!rps_ratios.is_empty()).then_some(Paired {
+            rps_ratios,
+            p99_ratios,
+        })
+    }
+
+    /// `req/s ratio median 1.08 (per round 1.10 0.99 1.08), p99 ratio median 0.70`.
+    pub fn describe(&self) -> String {
+        let each: Vec<String> = self.rps_ratios.iter().map(|r| format!("{r:.2}")).collect();
+        format!(
+            "req/s ratio median {:.3} (per round {}), p99 ratio median {:.3}",
+            median(self.rps_ratios.clone()),
+            each.join(" "),
+            median(self.p99_ratios.clone())
+        )
+    }
+}
+
 /// The median; the mean of the middle two for an even count. `NaN` when empty.
 pub fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
@@ -894,6 +940,24 @@ mod tests {
         let mut r3 = r1.clone();
         r3.results[2].1 = measured(load(45_000.0, 1_550.0, 5_000.0, 0), None);
         (kinds, vec![r1, r2, r3])
+    }
+
+    #[test]
+    fn pairs_rows_round_by_round() {
+        let (_, rounds) = sample_rounds();
+        let p = Paired::of(&rounds, Kind::Rawrt, Kind::Tokio).unwrap();
+        // rawrt 50k / 40k / 45k against Tokio's 55k in each round.
+        let want = [50.0 / 55.0, 40.0 / 55.0, 45.0 / 55.0];
+        assert_eq!(p.rps_ratios.len(), 3);
+        for (got, want) in p.rps_ratios.iter().zip(want) {
+            assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+        }
+        assert!((p.p99_ratios[0] - 4_000.0 / 3_900.0).abs() < 1e-9);
+        assert!(p
+            .describe()
+            .starts_with("req/s ratio median 0.818 (per round 0.91 0.73 0.82)"));
+        // A row that never ran pairs with nothing.
+        assert_eq!(Paired::of(&rounds, Kind::Rawrt, Kind::RawrtMio), None);
     }
 
     #[test]
