@@ -53,9 +53,13 @@
 #[allow(dead_code)]
 #[path = "http/child.rs"]
 mod child;
+#[path = "http/cli.rs"]
+mod cli;
 #[allow(dead_code)]
 #[path = "http/json.rs"]
 mod json;
+
+use cli::{fmt_int, split_flags};
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
@@ -354,11 +358,11 @@ fn describe_growth(growth: &[Growth]) -> String {
     main.sort_by(|a, b| b.bytes.total_cmp(&a.bytes));
     let mut parts: Vec<String> = main
         .iter()
-        .map(|g| format!("{:.2} × {} B", g.allocs, grouped(g.bytes / g.allocs)))
+        .map(|g| format!("{:.2} × {} B", g.allocs, fmt_int(g.bytes / g.allocs)))
         .collect();
     let other: f64 = rest.iter().map(|g| g.bytes).sum();
     if other.abs() >= 0.5 || parts.is_empty() {
-        parts.push(format!("{} B other", grouped(other)));
+        parts.push(format!("{} B other", fmt_int(other)));
     }
     parts.join(" + ")
 }
@@ -923,35 +927,6 @@ impl Options {
     }
 }
 
-/// Splits `args` into `(flag, value)` pairs: flags in `with_value` take the next argument
-/// or an inline `--flag=value`, `switches` take none; anything else is an error.
-fn split_flags(
-    args: &[String],
-    with_value: &[&str],
-    switches: &[&str],
-) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        if with_value.contains(&name) {
-            let value = match inline {
-                Some(v) => v,
-                None => it.next().cloned().ok_or(format!("{name} needs a value"))?,
-            };
-            out.push((name.to_string(), value));
-        } else if switches.contains(&name) && inline.is_none() {
-            out.push((name.to_string(), String::new()));
-        } else {
-            return Err(format!("unknown argument {arg:?}"));
-        }
-    }
-    Ok(out)
-}
-
 /// Parses `v`, the value of `flag`, as a number in `min..=max`.
 fn number(flag: &str, v: &str, min: usize, max: usize) -> Result<usize, String> {
     let n: usize = v.parse().map_err(|e| format!("{flag} {v:?}: {e}"))?;
@@ -970,22 +945,6 @@ fn median(values: &[f64]) -> f64 {
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
-}
-
-/// `n` rounded, with thousands separators: `1234567.8` → `1,234,568`.
-fn grouped(n: f64) -> String {
-    let digits = format!("{:.0}", n.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0.0 && digits != "0" {
-        out.insert(0, '-');
-    }
-    out
 }
 
 /// `rawrt / tokio` with two decimals, `—` when undefined.
@@ -1158,17 +1117,17 @@ impl Line {
 
 /// `n` bytes, grouped: `1,234 B`.
 fn fmt_bytes(n: f64) -> String {
-    format!("{} B", grouped(n))
+    format!("{} B", fmt_int(n))
 }
 
 /// `n` bytes in KiB, grouped: `1,234 KiB`.
 fn fmt_kib(n: f64) -> String {
-    format!("{} KiB", grouped(n / 1024.0))
+    format!("{} KiB", fmt_int(n / 1024.0))
 }
 
 /// The table's rows.
 fn lines(o: &Options, r: &Results) -> Vec<Line> {
-    let (n, c) = (grouped(o.tasks as f64), grouped(o.connections as f64));
+    let (n, c) = (fmt_int(o.tasks as f64), fmt_int(o.connections as f64));
     let both = |f: &dyn Fn(Rt) -> f64| (f(Rt::Rawrt), f(Rt::Tokio));
     let task = |f: fn(&TaskSample) -> f64| both(&|rt| r.task_median(rt, f));
     let server = |f: &dyn Fn(&ServerSample) -> f64| both(&|rt| r.server_median(rt, f));
@@ -1457,9 +1416,9 @@ pub(crate) fn self_check() {
     assert!(Options::parse(&args("--frobnicate")).is_err());
 
     // Formatting and medians.
-    assert_eq!(grouped(1_234_567.6), "1,234,568");
-    assert_eq!(grouped(999.0), "999");
-    assert_eq!(grouped(-1234.0), "-1,234");
+    assert_eq!(fmt_int(1_234_567.6), "1,234,568");
+    assert_eq!(fmt_int(999.0), "999");
+    assert_eq!(fmt_int(-1234.0), "-1,234");
     assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
     assert_eq!(median(&[4.0, 1.0]), 2.5);
     assert_eq!(ratio(1.0, 0.0), "—");

@@ -31,6 +31,7 @@
 //! unit tests in the modules).
 
 mod child;
+mod cli;
 mod histogram;
 mod json;
 mod load;
@@ -46,6 +47,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use cli::split_flags;
 use json::Json;
 use load::{LoadParams, LoadResult};
 use report::{Machine, Outcome, Round, Row};
@@ -138,41 +140,6 @@ fn child_mode(name: &str, f: impl FnOnce() -> Result<(), String>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Splits `args` into `(flag, value)` pairs. Flags in `with_value` take the next argument or
-/// an inline `--flag=value`; `switches` take none. Anything else is an error.
-fn split_flags(
-    args: &[String],
-    with_value: &[&str],
-    switches: &[&str],
-) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        if with_value.contains(&name) {
-            let v = match inline {
-                Some(v) => v,
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))?,
-            };
-            out.push((name.to_string(), v));
-        } else if switches.contains(&name) {
-            if inline.is_some() {
-                return Err(format!("{name} takes no value"));
-            }
-            out.push((name.to_string(), String::new()));
-        } else {
-            return Err(format!("unknown argument {arg:?}"));
-        }
-    }
-    Ok(out)
 }
 
 /// Parses `v` as the value of `flag`, within `range`.

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+pub use super::cli::fmt_int;
 use super::json::Json;
 use super::load::{Errors, LoadResult};
 use super::servers::Kind;
@@ -355,25 +356,6 @@ pub fn summarize(kinds: &[Kind], rounds: &[Round]) -> Vec<(Kind, Row)> {
             (kind, row)
         })
         .collect()
-}
-
-/// `1234567.8` → `1,234,568`.
-pub fn fmt_int(v: f64) -> String {
-    if !v.is_finite() {
-        return "—".into();
-    }
-    let digits = format!("{:.0}", v.abs());
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if v < 0.0 && digits != "0" {
-        out.insert(0, '-');
-    }
-    out
 }
 
 /// Microseconds as milliseconds with sensible precision: `0.087 ms`, `1.23 ms`, `923 ms`,
