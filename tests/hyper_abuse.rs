@@ -3,6 +3,8 @@
 //! each with the right status or closes it, never crashes, and keeps serving others.
 #![cfg(feature = "hyper")]
 
+mod common;
+
 use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -20,30 +22,18 @@ fn server() -> (rawrt::Runtime, SocketAddr) {
         .worker_threads(2)
         .build()
         .unwrap();
-    let addr = rt.block_on(async {
-        let listener = rawrt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        rawrt::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                rawrt::spawn(async move {
-                    let svc = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
-                        let body = format!("Hello, {}!", req.uri().path());
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(body))))
-                    });
-                    let _ = http1::Builder::new()
-                        .timer(rawrt::hyper::Timer)
-                        .header_read_timeout(Duration::from_secs(2))
-                        .max_buf_size(8 * 1024)
-                        .half_close(true)
-                        .serve_connection(stream, svc)
-                        .await;
-                });
-            }
+    let addr = common::serve_each(&rt, |stream| async move {
+        let svc = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+            let body = format!("Hello, {}!", req.uri().path());
+            Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(body))))
         });
-        addr
+        let _ = http1::Builder::new()
+            .timer(rawrt::hyper::Timer)
+            .header_read_timeout(Duration::from_secs(2))
+            .max_buf_size(8 * 1024)
+            .half_close(true)
+            .serve_connection(stream, svc)
+            .await;
     });
     (rt, addr)
 }

@@ -2,6 +2,8 @@
 //! while other clients keep being served.
 #![cfg(feature = "hyper")]
 
+mod common;
+
 use std::convert::Infallible;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -18,29 +20,17 @@ fn slowloris_is_disconnected_within_timeout_plus_one_second() {
         .worker_threads(2)
         .build()
         .unwrap();
-    let addr = rt.block_on(async {
-        let listener = rawrt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        rawrt::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                rawrt::spawn(async move {
-                    let svc = service_fn(|_req| async {
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(
-                            "Hello, World!",
-                        ))))
-                    });
-                    let _ = http1::Builder::new()
-                        .timer(rawrt::hyper::Timer)
-                        .header_read_timeout(TIMEOUT)
-                        .serve_connection(stream, svc)
-                        .await;
-                });
-            }
+    let addr = common::serve_each(&rt, |stream| async move {
+        let svc = service_fn(|_req| async {
+            Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from(
+                "Hello, World!",
+            ))))
         });
-        addr
+        let _ = http1::Builder::new()
+            .timer(rawrt::hyper::Timer)
+            .header_read_timeout(TIMEOUT)
+            .serve_connection(stream, svc)
+            .await;
     });
 
     // The slow client: one header byte per second; a reader thread notes when the server

@@ -241,3 +241,25 @@ pub fn thread_states(prefix: &str) -> Vec<char> {
     }
     states
 }
+
+/// Binds a listener on `127.0.0.1:0` in `rt` and serves every accepted connection with
+/// `handle(stream)`, each in its own task (a failed accept is skipped). Returns the address.
+pub fn serve_each<F, Fut>(rt: &rawrt::Runtime, handle: F) -> std::net::SocketAddr
+where
+    F: Fn(rawrt::net::TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    rt.block_on(async move {
+        let listener = rawrt::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        rawrt::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                rawrt::spawn(handle(stream));
+            }
+        });
+        addr
+    })
+}
