@@ -21,9 +21,9 @@
 //! streams), waits for them all to end, and exits with status 0. A second signal while it
 //! waits exits at once, with status 1.
 //!
-//! The two signals are blocked at the very top of `main`, before the runtime's threads exist,
-//! so that every thread of the process inherits the mask and a signal always waits for
-//! rawrt's signalfd instead of killing the process (see `rawrt::signal`).
+//! Both listeners exist before the server prints its address, so a signal sent once it
+//! listens is always seen (rawrt's handler runs on whichever thread the kernel picks; nothing
+//! has to be blocked, see `rawrt::signal`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -315,11 +315,6 @@ fn is_fd_exhaustion(e: &io::Error) -> bool {
 }
 
 fn main() -> io::Result<()> {
-    // First, while this is the only thread: block the signals we handle, so that every thread
-    // created from now on (the runtime's workers included) inherits the mask, and a SIGINT or
-    // SIGTERM waits for our signalfd instead of terminating the process in whichever thread
-    // the kernel picks.
-    rawrt::signal::block(&[SignalKind::interrupt(), SignalKind::terminate()])?;
     let args = parse_args().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let mut builder = rawrt::Builder::new_multi_thread();
     if let Some(n) = args.workers {

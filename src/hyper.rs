@@ -39,7 +39,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::net::{TcpStream, UnixStream};
-use crate::scheduler::Handle;
+use crate::runtime::Handle;
 
 /// Implements `hyper::rt::Read` and `hyper::rt::Write` for a stream type with the inherent
 /// methods `poll_read_uninit`, `poll_write`, `poll_write_vectored` and `shutdown` (all taking

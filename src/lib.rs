@@ -16,9 +16,8 @@
 //!   `futures-io` they implement `futures_io::AsyncRead`/`AsyncWrite`.
 //! - **[`sync`]**: `oneshot` and bounded `mpsc` channels, and `Notify`, usable from any task
 //!   or thread.
-//! - **[`signal`]**: Unix signals through `signalfd` — [`signal::signal`],
-//!   [`signal::ctrl_c`], and [`signal::block`] for `main` (read its module docs on signal
-//!   masks).
+//! - **[`signal`]**: Unix signals — [`signal::signal`] and [`signal::ctrl_c`], through a
+//!   counting `sigaction` handler that wakes the reactor (no signal masks to set up).
 //!
 //! ```
 //! use rawrt::net::{TcpListener, TcpStream};
@@ -51,36 +50,28 @@
 
 pub(crate) mod loom;
 
-#[cfg(feature = "hyper")]
-pub mod hyper;
-pub mod net;
+// The layers, lowest first (`scripts/layers.sh` checks that no module imports from a layer
+// above its own): the task machinery and the reactor; the scheduler; the runtime; the
+// user-facing modules; the hyper glue.
 mod reactor;
+mod task_core;
+
 mod scheduler;
+
+pub mod runtime;
+
+pub mod net;
 pub mod signal;
 pub mod stats;
 pub mod sync;
-#[path = "task/mod.rs"]
-mod task_core;
+pub mod task;
 pub mod time;
 
-pub use scheduler::{spawn, Builder, EnterGuard, Handle, Runtime, TryCurrentError};
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
+pub use runtime::{spawn, Builder, EnterGuard, Handle, Runtime, TryCurrentError};
 pub use task_core::JoinHandle;
-
-/// Tasks: spawning, joining, yielding, and running blocking code off the workers.
-///
-/// The task machinery itself (one allocation per task, the atomic state word, wakers) lives in
-/// the crate's `task` layer; this module is its public face.
-pub mod task {
-    pub use crate::scheduler::{spawn, spawn_blocking};
-    pub use crate::task_core::{yield_now, Id, JoinError, JoinHandle};
-}
-
-/// Runtime types, under the paths Tokio users expect (`rawrt::runtime::Builder`, ...).
-pub mod runtime {
-    pub use crate::scheduler::{
-        Builder, EnterGuard, Handle, Runtime, RuntimeMetrics, TryCurrentError, WorkerMetrics,
-    };
-}
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

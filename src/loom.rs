@@ -11,14 +11,14 @@
 //!
 //! | module | checks |
 //! |--------|--------|
-//! | `task/loom_tests.rs` | task state machine: wake vs poll, completion vs `JoinHandle` poll/drop, abort vs completion and wake, shutdown vs wake, last waker released elsewhere |
+//! | `task_core/loom_tests.rs` | task state machine: wake vs poll, completion vs `JoinHandle` poll/drop, abort vs completion and wake, shutdown vs wake, last waker released elsewhere |
 //! | `scheduler/multi_thread/loom_queue.rs` | local run queue: push/pop vs steal, overflow into the injector vs steal, two stealers vs the owner |
 //! | `scheduler/loom_inject.rs` | injector: concurrent push/pop, push vs close |
 //! | `scheduler/multi_thread/loom_park.rs` | parker: unpark vs park on the condvar path, work published vs park loop |
 //! | `scheduler/multi_thread/loom_idle.rs` | idle protocol: the last searcher parks while work is published |
 //! | `sync/loom_oneshot.rs` | oneshot: send vs receiver drop/poll, sender drop vs poll, `closed` vs receiver drop |
 //!
-//! `task/loom_support.rs` holds their shared helpers (a test `Schedule`r over a real
+//! `task_core/loom_support.rs` holds their shared helpers (a test `Schedule`r over a real
 //! `OwnedTasks`, drop counters, counting wakers). Run them with
 //!
 //! ```text

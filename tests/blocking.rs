@@ -178,3 +178,33 @@ impl SpawnBlockingViaHandle for rawrt::Runtime {
         self.handle().spawn_blocking(f)
     }
 }
+
+#[test]
+fn a_thread_that_cannot_start_cancels_the_task_with_the_os_error() {
+    // A current-thread runtime starts no thread of its own; its blocking pool's threads get
+    // this (impossible) stack size, so the pool cannot start one and has none.
+    let rt = rawrt::Builder::new_current_thread()
+        .thread_stack_size(1 << 50)
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(rt.handle().spawn_blocking(|| 42))
+        .expect_err("no thread could run it");
+    assert!(err.is_cancelled(), "{err:?}");
+    let cause = std::error::Error::source(&err).expect("the OS error as the source");
+    let os = cause
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::raw_os_error);
+    assert!(
+        matches!(
+            os,
+            Some(libc::EAGAIN) | Some(libc::ENOMEM) | Some(libc::EINVAL)
+        ),
+        "{err}: {os:?}"
+    );
+    assert!(err.to_string().contains("was cancelled: "), "{err}");
+    // As an io::Error it is that OS error itself.
+    let io: std::io::Error = err.into();
+    assert_eq!(io.raw_os_error(), os);
+    assert_eq!(rt.handle().num_blocking_threads(), 0);
+}

@@ -25,18 +25,16 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use crate::reactor;
-use crate::scheduler::Handle;
+use crate::runtime::with_current_reactor;
 
 /// The current runtime's reactor, or an error naming the operation.
 fn current_reactor(what: &str) -> io::Result<reactor::Handle> {
-    Handle::try_current()
-        .map(|h| h.reactor().clone())
-        .map_err(|_| {
-            io::Error::other(format!(
-                "{what} needs a rawrt runtime: call it from a task, inside Runtime::block_on, \
-                 or under Handle::enter"
-            ))
-        })
+    with_current_reactor(reactor::Handle::clone).ok_or_else(|| {
+        io::Error::other(format!(
+            "{what} needs a rawrt runtime: call it from a task, inside Runtime::block_on, \
+             or under Handle::enter"
+        ))
+    })
 }
 
 /// Resolves `addr` and runs `f` on each address until one succeeds; the last error otherwise.

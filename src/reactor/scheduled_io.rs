@@ -114,8 +114,8 @@ impl ScheduledIo {
         });
     }
 
-    /// Current readiness bits (for tests and diagnostics).
-    #[allow(dead_code)]
+    /// Current readiness bits (for tests).
+    #[cfg(test)]
     pub(crate) fn readiness(&self) -> Ready {
         Ready::from_usize(self.readiness.load(Acquire))
     }

@@ -67,8 +67,17 @@ impl Registry {
 
 impl Poller {
     /// Waits for events; `EINTR` reads as zero events.
+    ///
+    /// # Panics
+    /// On any other error (`EBADF`, `EINVAL`, `EFAULT`): the runtime's own epoll fd or
+    /// buffer is unusable (something closed a descriptor it did not own), and no later
+    /// wait can succeed. Carrying on would turn every park into a busy loop that never sees
+    /// an event again, so this stops loudly instead, with the OS error.
     pub(crate) fn poll(&mut self, registry: &Registry, timeout: Option<Duration>) -> usize {
-        registry.epoll.wait(&mut self.events, timeout).unwrap_or(0)
+        match registry.epoll.wait(&mut self.events, timeout) {
+            Ok(n) => n,
+            Err(e) => panic!("rawrt: epoll_wait on the runtime's epoll instance failed: {e}"),
+        }
     }
 
     /// The harvested events as `(token, readiness)`, the wake-up token included.

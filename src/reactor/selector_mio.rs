@@ -77,7 +77,10 @@ impl Poller {
         count(Syscall::EpollWait);
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => self.events.iter().count(),
-            Err(_) => 0,
+            // mio reports EINTR as `Interrupted`: zero events, as on the epoll backend.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
+            // As on the epoll backend (`selector_epoll.rs`): an unusable epoll instance.
+            Err(e) => panic!("rawrt: epoll_wait on the runtime's epoll instance failed: {e}"),
         }
     }
 

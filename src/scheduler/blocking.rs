@@ -4,11 +4,14 @@
 //! A blocking task is an ordinary task (same allocation, same `JoinHandle`) whose future calls
 //! the closure once. It is queued here and run by a pool thread. Threads are spawned on
 //! demand up to `max_blocking_threads`; an idle thread waits `keep_alive` for more work and
-//! then exits.
+//! then exits. The pool knows nothing of runtimes: the scheduler's handle wraps each closure
+//! so that its runtime is current while it runs.
 //!
-//! Shutdown: queued tasks that have not started are cancelled (their `JoinHandle` reports
-//! `is_cancelled`); running ones cannot be interrupted, so shutdown waits for them up to the
-//! runtime's shutdown timeout and then detaches the threads.
+//! If no thread can be started and the pool has none to run the queue, the queued tasks are
+//! cancelled with the error as the cause in their `JoinError` (nothing is printed, nothing
+//! panics). Shutdown: queued tasks that have not started are cancelled (their `JoinHandle`
+//! reports `is_cancelled`); running ones cannot be interrupted, so shutdown waits for them up
+//! to the runtime's shutdown timeout and then detaches the threads.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -20,7 +23,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::{context, Handle};
 use crate::task_core::{self, Id, JoinHandle, Notified, Schedule, Task};
 
 /// Pool settings.
@@ -51,7 +53,7 @@ struct State {
     queue: VecDeque<Notified<BlockingSchedule>>,
     num_threads: usize,
     num_idle: usize,
-    /// Idle threads already signalled for queued work, so a burst of spawns does not signal
+    /// Idle threads already notified of queued work, so a burst of spawns does not notify
     /// the same idle thread twice while spawning no new one.
     num_notified: usize,
     thread_seq: usize,
@@ -72,7 +74,7 @@ impl Schedule for BlockingSchedule {
 
     fn schedule(&self, task: Notified<Self>) {
         let inner = self.inner.clone();
-        let _ = Spawner { inner }.push(task);
+        Spawner { inner }.push(task);
     }
 }
 
@@ -112,8 +114,8 @@ impl Spawner {
         }
     }
 
-    /// Queues `f`; `handle` becomes the current runtime on the pool thread.
-    pub(crate) fn spawn<F, R>(&self, f: F, handle: &Handle) -> JoinHandle<R>
+    /// Queues `f` to run on a pool thread.
+    pub(crate) fn spawn<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -124,39 +126,27 @@ impl Spawner {
             inner: self.inner.clone(),
         };
         let (notified, join) = task_core::unowned(BlockingTask(Some(f)), sched, id);
-        if let Err(e) = self.push_with_handle(notified, Some(handle)) {
-            // The pool could not start a thread and has none: the task was cancelled, and the
-            // JoinHandle reports it. Say why on stderr once per failure; never panic here.
-            eprintln!("rawrt: spawn_blocking: {e}");
-        }
+        self.push(notified);
         join
     }
 
-    fn push(&self, task: Notified<BlockingSchedule>) -> io::Result<()> {
-        let handle = context::try_current();
-        self.push_with_handle(task, handle.as_ref())
-    }
-
-    fn push_with_handle(
-        &self,
-        task: Notified<BlockingSchedule>,
-        handle: Option<&Handle>,
-    ) -> io::Result<()> {
+    /// Queues `task`, starting a thread for it if none is idle and the pool may grow.
+    fn push(&self, task: Notified<BlockingSchedule>) {
         let inner = &self.inner;
         let mut state = crate::loom::lock(&inner.state);
         if state.shutdown {
             drop(state);
             task.shutdown();
-            return Ok(());
+            return;
         }
         state.queue.push_back(task);
         if state.num_idle > state.num_notified {
             state.num_notified += 1;
             inner.work.notify_one();
-            return Ok(());
+            return;
         }
         if state.num_threads >= inner.config.max_threads {
-            return Ok(()); // queued; a busy thread will take it
+            return; // queued; a busy thread will take it
         }
         let seq = state.thread_seq;
         state.thread_seq += 1;
@@ -167,24 +157,16 @@ impl Spawner {
             builder = builder.stack_size(size);
         }
         let pool = self.inner.clone();
-        let handle = handle.cloned();
-        match builder.spawn(move || run(pool, handle)) {
-            Ok(_detached) => Ok(()),
-            Err(e) => {
-                let mut state = crate::loom::lock(&inner.state);
-                state.num_threads -= 1;
-                if state.num_threads == 0 {
-                    // Nobody will ever run the queue: cancel what is in it.
-                    let queued: Vec<_> = state.queue.drain(..).collect();
-                    drop(state);
-                    for t in queued {
-                        t.shutdown();
-                    }
+        if let Err(e) = builder.spawn(move || run(pool)) {
+            let mut state = crate::loom::lock(&inner.state);
+            state.num_threads -= 1;
+            if state.num_threads == 0 {
+                // Nobody will ever run the queue: cancel what is in it, saying why.
+                let queued: Vec<_> = state.queue.drain(..).collect();
+                drop(state);
+                for t in queued {
+                    t.cancel_because(start_error(&e));
                 }
-                Err(io::Error::new(
-                    e.kind(),
-                    format!("could not start a blocking-pool thread: {e}"),
-                ))
             }
         }
     }
@@ -237,9 +219,20 @@ impl Spawner {
     }
 }
 
+/// The error in the `JoinError` of a task no thread could be started for: `e`'s kind and OS
+/// error code, with a message that says what failed.
+fn start_error(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(
+            e.kind(),
+            format!("could not start a blocking-pool thread: {e}"),
+        ),
+    }
+}
+
 /// A pool thread: run queued tasks; after `keep_alive` without work, leave.
-fn run(inner: Arc<Inner>, handle: Option<Handle>) {
-    let _current = handle.map(context::set_current);
+fn run(inner: Arc<Inner>) {
     let mut state = crate::loom::lock(&inner.state);
     loop {
         if let Some(task) = state.queue.pop_front() {

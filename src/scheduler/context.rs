@@ -1,29 +1,71 @@
-//! The thread-local "current runtime": set on worker threads and inside `block_on` /
-//! `Handle::enter`, read by `rawrt::spawn` and by I/O types to find their reactor.
+//! The one thread-local of rawrt: which runtime this thread works for, and how.
+//!
+//! | field | set by | read by |
+//! |---|---|---|
+//! | `handle`: the current runtime | a worker (for its life), `block_on`, `Handle::enter`, a blocking-pool closure | `rawrt::spawn` and friends, the I/O and timer constructors (borrowed), `Handle::current` (cloned) |
+//! | `scheduler`: the running scheduler loop's per-thread state (a worker's core slot) | a worker's loop, the current-thread `block_on` loop, for their whole run | every wake and spawn on this thread, to queue locally without a lock |
+//! | `entered`: this thread drives a runtime | a worker, `block_on` | `block_on`, which refuses to nest |
+//!
+//! Everything is reached through [`with_current`] and [`with_scheduler`], which borrow;
+//! nothing on the spawn path clones a handle. `scheduler` is a pointer to a value on the
+//! stack frame of [`set_scheduler`]'s caller, set for the duration of a closure and reset by
+//! a guard when that closure returns or unwinds, so it never outlives its target. Every
+//! access goes through `try_with`: while the thread's locals are being destroyed (a waker
+//! run from another thread-local's destructor) the context reads as empty, and a wake takes
+//! the remote path.
 
 use std::cell::{Cell, RefCell};
+use std::ptr;
 
-use super::Handle;
+use super::{Context, Handle};
 
-thread_local! {
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
-    /// Set while this thread is driving a runtime (worker or `block_on`): a nested `block_on`
-    /// would deadlock, so it is refused.
-    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+struct ThreadContext {
+    handle: RefCell<Option<Handle>>,
+    scheduler: Cell<*const Context>,
+    entered: Cell<bool>,
 }
 
-/// The current runtime's handle, if any.
+thread_local! {
+    static CONTEXT: ThreadContext = const {
+        ThreadContext {
+            handle: RefCell::new(None),
+            scheduler: Cell::new(ptr::null()),
+            entered: Cell::new(false),
+        }
+    };
+}
+
+/// Runs `f` with the current runtime's handle, borrowed, and this thread's scheduler
+/// context; `None` (without running `f`) outside a runtime.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Handle, Option<&Context>) -> R) -> Option<R> {
+    CONTEXT
+        .try_with(|cx| {
+            let handle = cx.handle.borrow();
+            let handle = handle.as_ref()?;
+            // SAFETY: `scheduler` is null or points at the `Context` of a `set_scheduler` call
+            // that is still running on this thread (see the module docs).
+            let scheduler = unsafe { cx.scheduler.get().as_ref() };
+            Some(f(handle, scheduler))
+        })
+        .ok()
+        .flatten()
+}
+
+/// A clone of the current runtime's handle, if any.
 pub(crate) fn try_current() -> Option<Handle> {
-    CURRENT.with(|c| c.borrow().clone())
+    with_current(|h, _| h.clone())
 }
 
 /// Makes `handle` current until the guard drops (restoring the previous one).
 pub(crate) fn set_current(handle: Handle) -> SetCurrentGuard {
-    let prev = CURRENT.with(|c| c.replace(Some(handle)));
+    let prev = CONTEXT
+        .try_with(|cx| cx.handle.replace(Some(handle)))
+        .ok()
+        .flatten();
     SetCurrentGuard { prev }
 }
 
-/// Restores the previously current runtime.
+/// Restores the previously current runtime when dropped.
 pub(crate) struct SetCurrentGuard {
     prev: Option<Handle>,
 }
@@ -31,23 +73,48 @@ pub(crate) struct SetCurrentGuard {
 impl Drop for SetCurrentGuard {
     fn drop(&mut self) {
         let prev = self.prev.take();
-        CURRENT.with(|c| *c.borrow_mut() = prev);
+        let _ = CONTEXT.try_with(|cx| *cx.handle.borrow_mut() = prev);
     }
+}
+
+/// Runs `f` with `scheduler` as this thread's scheduler context.
+pub(crate) fn set_scheduler<R>(scheduler: &Context, f: impl FnOnce() -> R) -> R {
+    struct Reset(*const Context);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|cx| cx.scheduler.set(self.0));
+        }
+    }
+    let prev = CONTEXT
+        .try_with(|cx| cx.scheduler.replace(scheduler))
+        .unwrap_or(ptr::null());
+    let _reset = Reset(prev);
+    f()
+}
+
+/// Runs `f` with this thread's scheduler context, if a scheduler loop runs on it.
+pub(crate) fn with_scheduler<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    let ptr = CONTEXT
+        .try_with(|cx| cx.scheduler.get())
+        .unwrap_or(ptr::null());
+    // SAFETY: null, or the `Context` of a `set_scheduler` call still running on this thread.
+    f(unsafe { ptr.as_ref() })
 }
 
 /// Marks this thread as driving a runtime; `None` if it already does.
 pub(crate) fn enter_runtime() -> Option<EnterRuntimeGuard> {
-    if IN_RUNTIME.with(|c| c.replace(true)) {
-        return None;
+    match CONTEXT.try_with(|cx| cx.entered.replace(true)) {
+        Ok(false) => Some(EnterRuntimeGuard(())),
+        // Already driving one, or the thread is exiting: refuse.
+        _ => None,
     }
-    Some(EnterRuntimeGuard(()))
 }
 
-/// Clears the in-runtime mark.
+/// Clears the driving mark when dropped.
 pub(crate) struct EnterRuntimeGuard(());
 
 impl Drop for EnterRuntimeGuard {
     fn drop(&mut self) {
-        IN_RUNTIME.with(|c| c.set(false));
+        let _ = CONTEXT.try_with(|cx| cx.entered.set(false));
     }
 }

@@ -7,7 +7,7 @@
 //! task would sit in the queue with every worker asleep. (The `SeqCst` fences of `idle.rs`
 //! order that store-buffering pattern on their own; see its module docs.)
 //!
-//! Closing the injector is the shutdown signal: after `close`, pushes hand the task back to the
+//! Closing the injector is how shutdown is announced: after `close`, pushes hand the task back to the
 //! caller (who drops it outside the lock: dropping can free a task, whose destructor must not
 //! run under this lock).
 

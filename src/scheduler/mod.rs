@@ -1,29 +1,126 @@
-//! Schedulers and the runtime API.
+//! Scheduling mechanism: who runs which task on which thread, and where idle threads sleep.
 //!
-//! `Runtime` owns the worker threads; `Handle` is the shareable reference that tasks, I/O
-//! types and users hold. The multi-thread scheduler lives in `multi_thread/`; the injector
-//! queue (shared by schedulers) in `inject.rs`; `block_on`'s thread parking in
-//! `park_thread.rs`; the thread-local current runtime in `context.rs`.
+//! - `multi_thread/`: N workers with local run queues, work stealing, an idle/searching
+//!   protocol and parking on the I/O driver (`worker.rs` is the loop and shutdown);
+//! - `current_thread/`: every task on the thread inside `block_on`;
+//! - `inject.rs`: the global injector queue both flavours use for remote wakes;
+//! - `blocking.rs`: the pool of threads that run blocking closures;
+//! - `policy/`: the heuristics the worker loop asks (injector interval, waking a sibling);
+//! - `context.rs`: the one thread-local (current runtime, scheduler loop, entered flag);
+//! - `counters.rs`: per-worker counters; `park_thread.rs`: `block_on`'s thread parking.
+//!
+//! [`Handle`] is what the runtime layer wraps as `rawrt::Handle`: one `Arc` per flavour,
+//! holding that flavour's shared state, its reactor handle and its blocking pool.
 
 pub(crate) mod blocking;
-mod builder;
-mod context;
+pub(crate) mod context;
+mod counters;
 pub(crate) mod current_thread;
 pub(crate) mod inject;
-pub(crate) mod metrics;
 pub(crate) mod multi_thread;
 mod park_thread;
-mod runtime;
+mod policy;
 
+use std::future::Future;
 use std::sync::Arc;
 
-pub use builder::Builder;
-pub use metrics::{RuntimeMetrics, WorkerMetrics};
-pub use runtime::{spawn, spawn_blocking, EnterGuard, Handle, Runtime, TryCurrentError};
+pub(crate) use counters::CounterValues;
 
-/// The scheduler behind a `Handle`.
+use crate::reactor;
+use crate::task_core::JoinHandle;
+
+/// A runtime's scheduler, as held by `rawrt::Handle` and by the thread-local context.
 #[derive(Clone)]
-pub(crate) enum Scheduler {
+pub(crate) enum Handle {
     MultiThread(Arc<multi_thread::Handle>),
     CurrentThread(Arc<current_thread::Handle>),
+}
+
+/// A scheduler loop's per-thread state, reachable through the context while it runs.
+pub(crate) enum Context {
+    MultiThread(multi_thread::Context),
+    CurrentThread(current_thread::Context),
+}
+
+impl Handle {
+    /// Spawns `future`, with `cx` the calling thread's scheduler context (from
+    /// [`context::with_current`] or [`context::with_scheduler`]).
+    pub(crate) fn spawn<F>(&self, future: F, cx: Option<&Context>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Handle::MultiThread(h) => h.spawn(future, cx),
+            Handle::CurrentThread(h) => h.spawn(future, cx),
+        }
+    }
+
+    /// Runs `f` on the blocking pool, with this runtime current while it runs.
+    pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let handle = self.clone();
+        self.blocking().spawn(move || {
+            let _current = context::set_current(handle);
+            f()
+        })
+    }
+
+    /// Runs `future` to completion on this thread. The caller has made this runtime current
+    /// and marked the thread as driving it.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self {
+            Handle::MultiThread(_) => park_thread::block_on(future),
+            Handle::CurrentThread(h) => h.block_on(future),
+        }
+    }
+
+    pub(crate) fn reactor(&self) -> &reactor::Handle {
+        match self {
+            Handle::MultiThread(h) => &h.driver,
+            Handle::CurrentThread(h) => &h.driver,
+        }
+    }
+
+    pub(crate) fn blocking(&self) -> &blocking::Spawner {
+        match self {
+            Handle::MultiThread(h) => &h.blocking,
+            Handle::CurrentThread(h) => &h.blocking,
+        }
+    }
+
+    /// Number of tasks spawned and not yet finished.
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        match self {
+            Handle::MultiThread(h) => h.num_alive_tasks(),
+            Handle::CurrentThread(h) => h.num_alive_tasks(),
+        }
+    }
+
+    /// Number of threads that poll tasks (1 for the current-thread flavour).
+    pub(crate) fn num_workers(&self) -> usize {
+        match self {
+            Handle::MultiThread(h) => h.num_workers(),
+            Handle::CurrentThread(_) => 1,
+        }
+    }
+
+    /// Each worker's counters (one entry for the current-thread flavour).
+    pub(crate) fn worker_counters(&self) -> Vec<CounterValues> {
+        match self {
+            Handle::MultiThread(h) => h.worker_counters(),
+            Handle::CurrentThread(h) => vec![h.counters()],
+        }
+    }
+
+    /// Tasks waiting in the global injector.
+    pub(crate) fn injector_depth(&self) -> usize {
+        match self {
+            Handle::MultiThread(h) => h.injector_depth(),
+            Handle::CurrentThread(h) => h.injector_depth(),
+        }
+    }
 }

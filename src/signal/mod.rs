@@ -1,11 +1,9 @@
-//! Unix signals as async events: [`signal`] and [`Signal::recv`], [`ctrl_c`], and [`block`].
+//! Unix signals as async events: [`signal`] and [`Signal::recv`], and [`ctrl_c`].
 //!
 //! ```no_run
 //! use rawrt::signal::{self, SignalKind};
 //!
 //! fn main() -> std::io::Result<()> {
-//!     // First thing in main, before any thread exists: every thread inherits the mask.
-//!     signal::block(&[SignalKind::interrupt(), SignalKind::terminate()])?;
 //!     let rt = rawrt::Runtime::new()?;
 //!     rt.block_on(async {
 //!         let mut term = signal::signal(SignalKind::terminate())?;
@@ -25,65 +23,53 @@
 //! }
 //! ```
 //!
-//! # How signals arrive: `signalfd` and signal masks
+//! # How signals arrive
 //!
-//! rawrt installs no signal handler. Each signal number that a [`Signal`] listens to gets one
-//! `signalfd` per runtime (see `rawrt_sys::signal`), registered with the runtime's reactor
-//! like a socket; reading it dequeues the signal. A signalfd only ever sees signals that are
-//! **blocked**: the kernel delivers a process-directed signal (`kill`, `Ctrl-C` in a
-//! terminal, `systemctl stop`...) to *any* thread of the process that does **not** block it,
-//! and in that thread the signal's disposition runs — for `SIGINT`, `SIGTERM`, `SIGHUP`,
-//! `SIGUSR1`... the default action, which terminates the process. Only when every thread
-//! blocks a signal does it stay pending for the process, where the signalfd reads it.
+//! The first [`signal(kind)`](signal) for a signal number installs a `sigaction` handler for
+//! it (`rawrt_sys::signal::install_handler`), process-wide and for the rest of the process's
+//! life. The handler counts the delivery in a static atomic and writes to one process-wide
+//! eventfd; nothing else (it is async-signal-safe, and chains to a handler installed before
+//! it). Each [`Signal`] registers its own duplicate of that eventfd with its runtime's
+//! reactor, edge-triggered, so every delivery wakes every `Signal` of every runtime; on a
+//! wake-up a `Signal` compares the delivery count with the count it has reported.
 //!
-//! Signal masks belong to threads, and a thread can only change its own. So:
+//! Why a handler and not a `signalfd`: a signalfd sees only signals that *every* thread of
+//! the process blocks — the kernel hands a process-directed signal to any thread that does
+//! not block it, where its default action (for `SIGINT`, `SIGTERM`, ... terminating the
+//! process) runs. Threads that the program, a library or the runtime started before the
+//! signal was blocked keep their own masks, so a signalfd needs every program to block its
+//! signals first thing in `main`. A handler runs on whichever thread the kernel picks, so
+//! nothing has to be blocked anywhere, as with Tokio, which uses the same mechanism
+//! (through a pipe).
 //!
-//! * [`signal(kind)`](signal) blocks the signal in the **calling thread**, and makes **every
-//!   worker thread of the current runtime** block it too: the runtime keeps a set of wanted
-//!   signals that each worker compares with its own mask at every scheduling step and after
-//!   every wake-up (two relaxed atomic loads when nothing changed); `signal` wakes the sleeping
-//!   workers and waits until each one has blocked the signal (up to one second, for a worker
-//!   stuck in a task that never yields). Workers started later by the same runtime block the
-//!   set too.
-//! * **Every other thread must block it as well**: the thread in [`Runtime::block_on`] if
-//!   `signal` was not called on it, other runtimes' threads, threads spawned with
-//!   `std::thread`, and the main thread. Threads **inherit** the mask of the thread that
-//!   creates them, and a thread created *before* a signal was blocked keeps its mask. The
-//!   robust recipe is therefore to call [`block`] at the very top of `main`, before building
-//!   the runtime or spawning anything, with every signal the program will handle; then every
-//!   thread of the process, rawrt's or not, blocks them from birth.
-//! * Signals stay blocked after the last `Signal` for them is dropped (a late delivery then
-//!   waits, pending, for the next `Signal`, instead of killing the process).
-//! * Programs spawned with `std::process::Command` start with an empty mask (std resets
-//!   it), so they get the default behaviour back.
+//! # Behaviour
 //!
-//! # Delivery
+//! * A `Signal` reports every delivery that happens after it was created, at least once;
+//!   deliveries between two polls are coalesced into one `recv` (the kernel coalesces
+//!   standard signals anyway: they do not queue).
+//! * Every `Signal` for a kind sees every delivery, in every runtime of the process.
+//! * Once a handler is installed for a signal it stays: after the last `Signal` for it is
+//!   dropped, a delivery is counted and otherwise ignored — `Ctrl-C` no longer terminates
+//!   the process. (Tokio documents the same.)
+//! * A thread that blocks a signal never runs the handler; if every thread blocks it, the
+//!   signal stays pending and no `Signal` sees it. So do not block signals you listen to.
+//! * Programs spawned with `std::process::Command` get default dispositions back (a handler
+//!   does not survive `exec`).
+//! * Interrupted system calls are restarted (`SA_RESTART`) where the kernel allows it;
+//!   `epoll_wait` and sleeps return `EINTR`, which rawrt handles.
 //!
-//! * Every [`Signal`] of one kind in one runtime sees every delivery at least once: the
-//!   runtime's signalfd for that kind is shared, whichever `Signal` is polled reads it, bumps
-//!   a delivery counter and wakes the others. Deliveries that arrive between two polls of a
-//!   `Signal` are coalesced into one `recv` (the kernel coalesces them anyway: standard
-//!   signals do not queue).
-//! * Runtimes do not share their signalfds. Two runtimes listening to the same signal
-//!   compete: each delivery is read by one of them. Listen in one runtime only.
-//! * Only process-directed signals are reported reliably. A signal sent to one thread
-//!   (`pthread_kill`, `tgkill`) is pending for that thread only, and only a read on that
-//!   thread would see it.
-//!
-//! [`Runtime::block_on`]: crate::Runtime::block_on
+//! Unlike Tokio, [`signal`] outside a runtime returns an error instead of panicking.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{Context, Poll, Wake, Waker};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::task::{Context, Poll};
 
-use rawrt_sys::signal::{self as sys, SigSet, SignalFd};
+use rawrt_sys::signal as sys;
 
-use crate::reactor::{Direction, PollEvented};
-use crate::scheduler::Handle;
+use crate::reactor::{self, Direction, PollEvented};
+use crate::runtime::with_current_reactor;
 
 /// A kind of signal: a signal number, with constructors for the common ones.
 ///
@@ -97,8 +83,8 @@ use crate::scheduler::Handle;
 pub struct SignalKind(i32);
 
 impl SignalKind {
-    /// The kind for signal number `signo`. Any number is accepted here; [`signal`] and
-    /// [`block`] reject the ones that cannot be waited for.
+    /// The kind for signal number `signo`. Any number is accepted here; [`signal`] rejects
+    /// the ones that cannot be waited for.
     ///
     /// ```
     /// let first_free = rawrt_sys::signal::rt_min(); // SIGRTMIN
@@ -172,7 +158,7 @@ impl SignalKind {
         SignalKind(libc::SIGUSR2)
     }
 
-    /// `SIGCHLD`: a child process stopped or exited. (Blocking it does not stop
+    /// `SIGCHLD`: a child process stopped or exited. (Listening to it does not stop
     /// `std::process::Child::wait` from working.)
     ///
     /// ```
@@ -232,8 +218,8 @@ impl From<SignalKind> for i32 {
     }
 }
 
-/// Checks that `kind` can be blocked and waited for, returning its bit (`1 << (signo - 1)`).
-fn check_kind(kind: SignalKind) -> io::Result<u64> {
+/// Checks that `kind` can be caught and waited for.
+fn check_kind(kind: SignalKind) -> io::Result<()> {
     let signo = kind.0;
     let invalid = |why: &str| {
         Err(io::Error::new(
@@ -247,68 +233,31 @@ fn check_kind(kind: SignalKind) -> io::Result<u64> {
     match signo {
         libc::SIGKILL | libc::SIGSTOP => invalid("it can be neither caught nor blocked"),
         libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE => {
-            invalid("it reports a fault of the thread itself; blocking it cannot work")
+            invalid("it reports a fault of the thread itself; a handler cannot resume it")
         }
         s if (32..sys::rt_min()).contains(&s) => {
             invalid("it is reserved by the C library for its threads")
         }
-        _ => Ok(1u64 << (signo - 1)),
+        _ => Ok(()),
     }
-}
-
-/// Blocks `kinds` in the **calling thread**, so that they stay pending for rawrt's signalfds
-/// instead of running their default action (which, for most signals, terminates the process).
-///
-/// Call it first thing in `main`, before building a runtime or spawning any thread, with
-/// every signal the program will listen to: threads inherit the mask of the thread that
-/// creates them, so every thread of the process then blocks the signals. A thread created
-/// before this call keeps its own mask, and a signal it does not block may be delivered to
-/// it. See the [module docs](self) for why.
-///
-/// Fails with `InvalidInput` for a signal that cannot be waited for (`SIGKILL`, `SIGSTOP`,
-/// the fault signals `SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`, numbers reserved by the C
-/// library, numbers outside 1..=64); nothing is blocked then.
-///
-/// ```
-/// use rawrt::signal::{self, SignalKind};
-///
-/// fn main() -> std::io::Result<()> {
-///     signal::block(&[SignalKind::interrupt(), SignalKind::terminate()])?;
-///     let rt = rawrt::Runtime::new()?; // its threads inherit the mask
-///     rt.block_on(async {
-///         let _int = signal::signal(SignalKind::interrupt())?;
-///         Ok::<_, std::io::Error>(())
-///     })?;
-///     assert!(signal::block(&[SignalKind::from_raw(libc::SIGKILL)]).is_err());
-///     Ok(())
-/// }
-/// ```
-pub fn block(kinds: &[SignalKind]) -> io::Result<()> {
-    let mut set = SigSet::empty();
-    for &kind in kinds {
-        check_kind(kind)?;
-        set.add(kind.0)?;
-    }
-    sys::block(&set)
 }
 
 /// Starts listening for signals of `kind` in the current runtime.
 ///
-/// Blocks the signal in the calling thread and in every worker of the current runtime
-/// (waiting until they have), then returns a [`Signal`] whose [`recv`](Signal::recv)
-/// completes once per delivery (deliveries between two `recv`s are coalesced). Every other
-/// thread of the process must block the signal too, or it may be delivered there: call
-/// [`block`] at the top of `main` (see the [module docs](self)).
+/// Installs rawrt's handler for the signal (once per process; see the [module docs](self)),
+/// then returns a [`Signal`] whose [`recv`](Signal::recv) completes once for the deliveries
+/// since it was created or last reported (coalesced).
 ///
 /// Fails outside a runtime (not in a task, `block_on` or `Handle::enter`), with
-/// `InvalidInput` for a signal that cannot be waited for (see [`block`]), or if the signalfd
-/// cannot be created or registered.
+/// `InvalidInput` for a signal that cannot be waited for (`SIGKILL`, `SIGSTOP`, the fault
+/// signals `SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`, numbers reserved by the C library,
+/// numbers outside 1..=64), or with the OS error if the handler cannot be installed or the
+/// wake fd cannot be duplicated or registered.
 ///
 /// ```no_run
 /// use rawrt::signal::{signal, SignalKind};
 ///
 /// fn main() -> std::io::Result<()> {
-///     rawrt::signal::block(&[SignalKind::hangup()])?;
 ///     let rt = rawrt::Runtime::new()?;
 ///     rt.block_on(async {
 ///         let mut hangup = signal(SignalKind::hangup())?;
@@ -320,37 +269,33 @@ pub fn block(kinds: &[SignalKind]) -> io::Result<()> {
 /// }
 /// ```
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
-    let handle = Handle::try_current().map_err(|_| {
+    let reactor = with_current_reactor(reactor::Handle::clone).ok_or_else(|| {
         io::Error::other(
             "rawrt::signal::signal needs a rawrt runtime: call it from a task, inside \
              Runtime::block_on, or under Handle::enter",
         )
     })?;
-    let bit = check_kind(kind)?;
-    let set = SigSet::from_signals(&[kind.0])?;
-    sys::block(&set)?;
-    handle.block_signals(bit);
-    let shared = handle
-        .signal_registry(Registry::default)
-        .get_or_create(kind, &set, &handle)?;
-    let seen = shared.broadcast.lock().generation;
+    check_kind(kind)?;
+    sys::install_handler(kind.0)?;
+    // Counted from here: a delivery from now on is reported, one before is not.
+    let seen = sys::deliveries(kind.0);
+    let wake = WakeFd(sys::dup_wake_fd()?);
     Ok(Signal {
-        shared,
+        kind,
         seen,
-        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        io: PollEvented::new(wake, &reactor)?,
     })
 }
 
 /// Waits for one `SIGINT` (`Ctrl-C`) in the current runtime.
 ///
-/// The same as `signal(SignalKind::interrupt())?.recv().await`: it starts listening when
-/// first polled, so block `SIGINT` at the top of `main` with [`block`] (see the [module
-/// docs](self)), or an early `Ctrl-C` still terminates the process. Fails outside a runtime,
-/// or if the runtime shuts down first.
+/// The same as `signal(SignalKind::interrupt())?.recv().await`: the handler is installed
+/// when the future is first polled, and a `Ctrl-C` before that is not seen (and, before any
+/// handler for `SIGINT` exists, still terminates the process). Fails outside a runtime, or
+/// if the runtime shuts down first.
 ///
 /// ```no_run
 /// fn main() -> std::io::Result<()> {
-///     rawrt::signal::block(&[rawrt::signal::SignalKind::interrupt()])?;
 ///     let rt = rawrt::Runtime::new()?;
 ///     rt.block_on(async {
 ///         println!("press Ctrl-C to stop");
@@ -370,17 +315,11 @@ pub async fn ctrl_c() -> io::Result<()> {
     }
 }
 
-/// Unique ids for `Signal`s, naming their entry in the waiter list.
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
 /// A listener for one kind of signal, made by [`signal`].
 ///
 /// ```
 /// use rawrt::signal::{self, SignalKind};
 ///
-/// // In a doctest's own process, blocking first: a test harness thread that did not block
-/// // SIGUSR1 could otherwise receive it.
-/// signal::block(&[SignalKind::user_defined1()])?;
 /// let rt = rawrt::Runtime::new()?;
 /// rt.block_on(async {
 ///     let mut a = signal::signal(SignalKind::user_defined1())?;
@@ -393,10 +332,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// # Ok::<_, std::io::Error>(())
 /// ```
 pub struct Signal {
-    shared: Arc<Shared>,
+    kind: SignalKind,
     /// The delivery count this `Signal` has reported.
     seen: u64,
-    id: u64,
+    /// Its own duplicate of the handlers' wake fd, registered with the runtime's reactor.
+    io: PollEvented<WakeFd>,
 }
 
 impl Signal {
@@ -409,7 +349,6 @@ impl Signal {
     /// ```
     /// use rawrt::signal::{self, SignalKind};
     ///
-    /// signal::block(&[SignalKind::user_defined2()])?;
     /// let rt = rawrt::Runtime::new()?;
     /// rt.block_on(async {
     ///     let mut usr2 = signal::signal(SignalKind::user_defined2())?;
@@ -425,13 +364,12 @@ impl Signal {
     }
 
     /// Polls for the next delivery; see [`recv`](Self::recv). `Pending` stores the task's
-    /// waker (the latest one, per `Signal`), which is woken on the next delivery.
+    /// waker (the latest one), which is woken on the next delivery.
     ///
     /// ```
     /// use std::task::Poll;
     /// use rawrt::signal::{self, SignalKind};
     ///
-    /// signal::block(&[SignalKind::window_change()])?;
     /// let rt = rawrt::Runtime::new()?;
     /// rt.block_on(async {
     ///     let mut winch = signal::signal(SignalKind::window_change())?;
@@ -445,49 +383,24 @@ impl Signal {
     /// # Ok::<_, std::io::Error>(())
     /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
-        let broadcast = &self.shared.broadcast;
-        {
-            let mut state = broadcast.lock();
-            if state.generation != self.seen {
-                self.seen = state.generation;
-                state.remove(self.id);
-                return Poll::Ready(Some(()));
+        let signo = self.kind.0;
+        let seen = &mut self.seen;
+        // The count moves before the wake fd is written, so once an edge has woken us the
+        // new count is visible; without a new count, the readiness is cleared (unless a
+        // newer edge arrived meanwhile) and we wait for the next edge.
+        let res = self.io.poll_io(cx, Direction::Read, |_| {
+            let now = sys::deliveries(signo);
+            if now == *seen {
+                return Err(io::ErrorKind::WouldBlock.into());
             }
-            if state.closed {
-                return Poll::Ready(None);
-            }
-            // Registered before the fd is polled: a delivery read by another `Signal` from
-            // now on wakes us.
-            state.register(self.id, cx.waker());
-        }
-        // Poll the shared fd with the broadcast waker, so that its readiness wakes every
-        // `Signal`, not just the one that polled it last.
-        let waker = Waker::from(broadcast.clone());
-        let mut bcx = Context::from_waker(&waker);
-        let read = self.shared.fd.poll_io(&mut bcx, Direction::Read, drain);
-        match read {
+            *seen = now;
+            Ok(())
+        });
+        match res {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Ok(_count)) => {
-                let wake = {
-                    let mut state = broadcast.lock();
-                    state.generation += 1;
-                    self.seen = state.generation;
-                    state.remove(self.id);
-                    state.take_waiters()
-                };
-                wake.into_iter().for_each(Waker::wake);
-                Poll::Ready(Some(()))
-            }
-            Poll::Ready(Err(_)) => {
-                // The reactor shut down (or the fd failed): no delivery will come any more.
-                let wake = {
-                    let mut state = broadcast.lock();
-                    state.closed = true;
-                    state.take_waiters()
-                };
-                wake.into_iter().for_each(Waker::wake);
-                Poll::Ready(None)
-            }
+            Poll::Ready(Ok(())) => Poll::Ready(Some(())),
+            // The reactor shut down: no delivery will wake this `Signal` any more.
+            Poll::Ready(Err(_)) => Poll::Ready(None),
         }
     }
 
@@ -495,7 +408,6 @@ impl Signal {
     ///
     /// ```
     /// # use rawrt::signal::{self, SignalKind};
-    /// # signal::block(&[SignalKind::hangup()])?;
     /// # let rt = rawrt::Runtime::new()?;
     /// # let _g = rt.enter();
     /// let hup = signal::signal(SignalKind::hangup())?;
@@ -503,129 +415,30 @@ impl Signal {
     /// # Ok::<_, std::io::Error>(())
     /// ```
     pub fn kind(&self) -> SignalKind {
-        self.shared.kind
-    }
-}
-
-impl Drop for Signal {
-    fn drop(&mut self) {
-        self.shared.broadcast.lock().remove(self.id);
+        self.kind
     }
 }
 
 impl fmt::Debug for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signal")
-            .field("kind", &self.shared.kind)
+            .field("kind", &self.kind)
             .field("seen", &self.seen)
             .finish()
     }
 }
 
-/// Reads every pending signal from `fd`: the count, or `WouldBlock` if there was none.
-fn drain(fd: &SignalFd) -> io::Result<usize> {
-    let mut count = 0;
-    while fd.read()?.is_some() {
-        count += 1;
-    }
-    if count == 0 {
-        Err(io::ErrorKind::WouldBlock.into())
-    } else {
-        Ok(count)
+/// A `Signal`'s duplicate of the wake fd (closed, counted, when the `Signal` drops).
+struct WakeFd(OwnedFd);
+
+impl AsFd for WakeFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 }
 
-/// The per-runtime registry: one shared signalfd per signal number, alive while some
-/// `Signal` for it is.
-#[derive(Default)]
-struct Registry {
-    kinds: Mutex<HashMap<i32, Weak<Shared>>>,
-}
-
-impl Registry {
-    fn get_or_create(
-        &self,
-        kind: SignalKind,
-        set: &SigSet,
-        handle: &Handle,
-    ) -> io::Result<Arc<Shared>> {
-        let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(shared) = kinds.get(&kind.0).and_then(Weak::upgrade) {
-            return Ok(shared);
-        }
-        let fd = SignalFd::new(set)?;
-        let shared = Arc::new(Shared {
-            kind,
-            fd: PollEvented::new(fd, handle.reactor())?,
-            broadcast: Arc::new(Broadcast {
-                state: Mutex::new(State {
-                    generation: 0,
-                    closed: false,
-                    waiters: Vec::new(),
-                }),
-            }),
-        });
-        kinds.insert(kind.0, Arc::downgrade(&shared));
-        Ok(shared)
-    }
-}
-
-/// One signal number in one runtime: its signalfd, shared by every `Signal` of the kind.
-struct Shared {
-    kind: SignalKind,
-    fd: PollEvented<SignalFd>,
-    broadcast: Arc<Broadcast>,
-}
-
-/// The delivery counter and the waiting `Signal`s' wakers. Also the waker the signalfd's
-/// registration holds: the reactor waking it wakes every waiting `Signal`. (It holds no
-/// reference to the fd, so no cycle through the reactor.)
-struct Broadcast {
-    state: Mutex<State>,
-}
-
-struct State {
-    /// Deliveries read so far (each read of the fd, however many signals it drained).
-    generation: u64,
-    /// The fd failed (the runtime shut down): every `recv` returns `None`.
-    closed: bool,
-    /// `(Signal id, waker)` of the `Signal`s waiting for the next delivery.
-    waiters: Vec<(u64, Waker)>,
-}
-
-impl State {
-    fn register(&mut self, id: u64, waker: &Waker) {
-        match self.waiters.iter_mut().find(|(i, _)| *i == id) {
-            Some((_, w)) if w.will_wake(waker) => {}
-            Some((_, w)) => w.clone_from(waker),
-            None => self.waiters.push((id, waker.clone())),
-        }
-    }
-
-    fn remove(&mut self, id: u64) {
-        self.waiters.retain(|(i, _)| *i != id);
-    }
-
-    fn take_waiters(&mut self) -> Vec<Waker> {
-        self.waiters.drain(..).map(|(_, w)| w).collect()
-    }
-}
-
-impl Broadcast {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Wake for Broadcast {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        // The fd is readable: let every waiting `Signal` poll it; one of them reads it and
-        // wakes the rest through the counter.
-        let wake = self.lock().take_waiters();
-        wake.into_iter().for_each(Waker::wake);
+impl From<WakeFd> for OwnedFd {
+    fn from(fd: WakeFd) -> OwnedFd {
+        fd.0
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::reactor;
 use crate::reactor::timer::TimerKey;
-use crate::scheduler::Handle;
+use crate::runtime::with_current_reactor;
 
 /// Waits until `duration` has elapsed.
 ///
@@ -99,9 +99,9 @@ impl Future for Sleep {
                     this.elapsed = true;
                     return Poll::Ready(());
                 }
-                let handle = match Handle::try_current() {
-                    Ok(h) => h.reactor().clone(),
-                    Err(_) => panic!(
+                let handle = match with_current_reactor(reactor::Handle::clone) {
+                    Some(h) => h,
+                    None => panic!(
                         "rawrt::time::Sleep polled outside of a rawrt runtime: timers need a \
                          runtime to drive them (poll it from a task or inside block_on)"
                     ),

@@ -113,6 +113,14 @@ impl AsRawFd for EventFd {
     }
 }
 
+impl From<EventFd> for OwnedFd {
+    /// The eventfd's descriptor (to close it through [`crate::close`], counted, or to keep
+    /// it open for good).
+    fn from(fd: EventFd) -> OwnedFd {
+        fd.fd
+    }
+}
+
 impl fmt::Debug for EventFd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventFd")

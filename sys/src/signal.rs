@@ -1,5 +1,10 @@
-//! Signal masks and `signalfd`: receiving signals as readable events on an fd.
+//! Signals: counting handlers that wake an eventfd ([`install_handler`], see
+//! [`handler`]), and signal masks with `signalfd`.
 //!
+//! rawrt's runtime uses the handlers: they see a signal whatever the threads' masks. The
+//! rest of this module is the classic alternative, kept as part of the syscall layer.
+//!
+//! # Signal masks and `signalfd`
 //! A signalfd reports the signals of its mask that are **pending** for the thread that reads
 //! it (sent to that thread) or for the process (sent to the process). A signal becomes
 //! pending only while it is **blocked**: the kernel hands a process-directed signal to any
@@ -46,6 +51,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 
 use libc::c_int;
+
+pub mod handler;
+
+pub use handler::{deliveries, dup_wake_fd, handler_installed, install_handler};
 
 /// The highest signal number a `sigset_t` holds on Linux (`_NSIG - 1`).
 pub const MAX_SIGNAL: i32 = 64;

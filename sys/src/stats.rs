@@ -261,12 +261,26 @@ pub(crate) fn record(kind: Syscall) {
     }
 }
 
-/// The calls made so far by every thread of the process, by kind.
+/// Calls made from signal handlers (`signal::install_handler`'s eventfd write), which cannot
+/// use the per-thread counters: a thread's first count allocates them, and a handler must not
+/// allocate. A static atomic add is async-signal-safe.
+static FROM_SIGNAL_HANDLERS: [AtomicU64; KINDS] = [const { AtomicU64::new(0) }; KINDS];
+
+/// Counts one call of `kind` made inside a signal handler.
+#[inline]
+pub(crate) fn record_from_signal_handler(kind: Syscall) {
+    FROM_SIGNAL_HANDLERS[kind as usize].fetch_add(1, Relaxed);
+}
+
+/// The calls made so far by every thread of the process, by kind (signal handlers included).
 pub fn snapshot() -> SyscallCounts {
     let reg = registry();
     let mut out = SyscallCounts {
         counts: reg.retired,
     };
+    for (i, c) in FROM_SIGNAL_HANDLERS.iter().enumerate() {
+        out.counts[i] += c.load(Relaxed);
+    }
     for t in &reg.live {
         for (i, c) in t.counts.iter().enumerate() {
             out.counts[i] += c.load(Relaxed);

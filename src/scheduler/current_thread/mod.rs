@@ -14,20 +14,21 @@
 //! Shutdown (dropping the runtime): the owned-tasks list is closed and every task cancelled,
 //! the queues are drained, and the reactor is shut down.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
-use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::Duration;
 
+use super::blocking;
+use super::context;
+use super::counters::{CounterValues, WorkerCounters};
+use super::inject::Inject;
 use crate::reactor;
-use crate::scheduler::inject::Inject;
-use crate::scheduler::metrics::{RuntimeMetrics, WorkerCounters};
 use crate::task_core::{JoinHandle, Notified, OwnedTasks, Schedule, Task};
 
 /// Tuning knobs.
@@ -49,10 +50,9 @@ pub(crate) struct Handle {
     /// Threads in `block_on` waiting for the core.
     waiting: Mutex<Vec<Thread>>,
     pub(crate) driver: reactor::Handle,
+    pub(crate) blocking: blocking::Spawner,
     config: Config,
     metrics: WorkerCounters,
-    /// `rawrt::signal`'s per-runtime registry, created on first use.
-    signal_registry: std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// The driving thread's state.
@@ -62,20 +62,11 @@ pub(crate) struct Core {
     tick: u32,
 }
 
-struct Context {
+/// The driving thread's scheduler context (reached through the thread-local context while
+/// `block_on` drives).
+pub(crate) struct Context {
     handle: Arc<Handle>,
     core: RefCell<Option<Box<Core>>>,
-}
-
-thread_local! {
-    static CURRENT: Cell<*const Context> = const { Cell::new(ptr::null()) };
-}
-
-fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
-    let ptr = CURRENT.with(|c| c.get());
-    // SAFETY: CURRENT points at a `Context` on the stack of `drive`, set and reset by it on
-    // this thread only.
-    f(unsafe { ptr.as_ref() })
 }
 
 /// Wakes `block_on`'s own future: a flag plus a driver wake-up.
@@ -100,7 +91,11 @@ impl Wake for MainWaker {
 }
 
 impl Handle {
-    pub(crate) fn new(driver: reactor::Driver, config: Config) -> Arc<Handle> {
+    pub(crate) fn new(
+        driver: reactor::Driver,
+        blocking: blocking::Spawner,
+        config: Config,
+    ) -> Arc<Handle> {
         let handle = driver.handle();
         Arc::new(Handle {
             inject: Inject::new(),
@@ -113,46 +108,50 @@ impl Handle {
             parked: AtomicBool::new(false),
             waiting: Mutex::new(Vec::new()),
             driver: handle,
+            blocking,
             config,
             metrics: WorkerCounters::default(),
-            signal_registry: std::sync::OnceLock::new(),
         })
     }
 
-    /// Spawns a task.
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    /// Spawns a task; `cx` is the calling thread's scheduler context.
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        future: F,
+        cx: Option<&super::Context>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         let (join, notified) = self.owned.bind(future, self.clone());
         if let Some(n) = notified {
-            self.schedule_task(n);
+            self.schedule_task(n, cx);
         }
         join
     }
 
-    fn schedule_task(self: &Arc<Self>, task: Notified<Arc<Handle>>) {
-        let remote = with_current(|cx| {
-            let Some(cx) = cx else { return Some(task) };
-            if !Arc::ptr_eq(&cx.handle, self) {
-                return Some(task);
-            }
-            match cx.core.borrow_mut().as_mut() {
-                Some(core) => {
-                    core.tasks.push_back(task);
-                    None
+    /// Queues `task`: locally if `cx` is this runtime's driving thread holding its core,
+    /// else in the injector (waking the driving thread if it sleeps in `epoll_wait`).
+    fn schedule_task(self: &Arc<Self>, task: Notified<Arc<Handle>>, cx: Option<&super::Context>) {
+        let task = match cx {
+            Some(super::Context::CurrentThread(cx)) if Arc::ptr_eq(&cx.handle, self) => {
+                match cx.core.borrow_mut().as_mut() {
+                    Some(core) => {
+                        core.tasks.push_back(task);
+                        return;
+                    }
+                    None => task,
                 }
-                None => Some(task),
             }
-        });
-        if let Some(task) = remote {
-            // Keep the scheduler alive on our stack: `self` lives in the task.
-            let this = self.clone();
-            this.inject.push(task);
-            if this.parked.load(SeqCst) {
-                this.driver.unpark();
-            }
+            _ => task,
+        };
+        // Keep the scheduler alive on our stack: `self` lives in the task, which may be freed
+        // as soon as it is pushed.
+        let this = self.clone();
+        this.inject.push(task);
+        if this.parked.load(SeqCst) {
+            this.driver.unpark();
         }
     }
 
@@ -174,12 +173,7 @@ impl Handle {
                     let me = std::thread::current().id();
                     crate::loom::lock(&self.waiting).retain(|t| t.id() != me);
                 }
-                let (core, out) = self.drive(core, future.as_mut(), &main, &mut cx);
-                *crate::loom::lock(&self.core) = Some(core);
-                for t in crate::loom::lock(&self.waiting).drain(..) {
-                    t.unpark();
-                }
-                return out;
+                return self.drive(core, future.as_mut(), &main, &mut cx);
             }
             // Another thread drives: poll our future alone until it completes or the core is
             // handed back.
@@ -198,37 +192,46 @@ impl Handle {
         }
     }
 
+    /// Drives the runtime with `core` until `future` completes, then hands the core back
+    /// (also when the future panics, so that the next `block_on` finds it).
     fn drive<F: Future>(
         self: &Arc<Self>,
         core: Box<Core>,
+        future: std::pin::Pin<&mut F>,
+        main: &MainWaker,
+        cx: &mut TaskContext<'_>,
+    ) -> F::Output {
+        let scheduler_cx = super::Context::CurrentThread(Context {
+            handle: self.clone(),
+            core: RefCell::new(Some(core)),
+        });
+        let super::Context::CurrentThread(context) = &scheduler_cx else {
+            unreachable!("built as the current-thread variant just above")
+        };
+        let _return_core = ReturnCore {
+            handle: self,
+            context,
+        };
+        context::set_scheduler(&scheduler_cx, || self.run(context, future, main, cx))
+    }
+
+    fn run<F: Future>(
+        &self,
+        context: &Context,
         mut future: std::pin::Pin<&mut F>,
         main: &MainWaker,
         cx: &mut TaskContext<'_>,
-    ) -> (Box<Core>, F::Output) {
-        let context = Context {
-            handle: self.clone(),
-            core: RefCell::new(Some(core)),
-        };
-        struct Reset(*const Context);
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                CURRENT.with(|c| c.set(self.0));
-            }
-        }
-        let prev = CURRENT.with(|c| c.replace(&context as *const Context));
-        let _reset = Reset(prev);
-
+    ) -> F::Output {
         let interval = self.config.event_interval.max(1);
         loop {
             if main.woken.swap(false, SeqCst) {
                 if let Poll::Ready(v) = future.as_mut().poll(cx) {
-                    let core = context.core.borrow_mut().take().expect("core present");
-                    return (core, v);
+                    return v;
                 }
             }
             let mut ran = 0;
             while ran < interval {
-                let Some(task) = self.next_task(&context) else {
+                let Some(task) = self.next_task(context) else {
                     break;
                 };
                 self.metrics.poll();
@@ -239,7 +242,7 @@ impl Handle {
                 }
             }
             let idle = ran == 0 && !main.woken.load(SeqCst);
-            self.park(&context, idle, &main.woken);
+            self.park(context, idle, &main.woken);
         }
     }
 
@@ -302,29 +305,37 @@ impl Handle {
         self.driver.shutdown();
     }
 
-    /// The per-runtime registry of `rawrt::signal`, created with `init` on first use.
-    pub(crate) fn signal_registry<T: std::any::Any + Send + Sync>(
-        &self,
-        init: impl FnOnce() -> T,
-    ) -> &T {
-        self.signal_registry
-            .get_or_init(|| Box::new(init()))
-            .downcast_ref::<T>()
-            .expect("the signal registry slot holds one type")
+    /// The driving thread's counters.
+    pub(crate) fn counters(&self) -> CounterValues {
+        self.metrics.read()
     }
 
-    /// A snapshot of the metrics.
-    pub(crate) fn metrics(&self) -> RuntimeMetrics {
-        RuntimeMetrics {
-            workers: vec![self.metrics.snapshot()],
-            alive_tasks: self.owned.len(),
-            injector_depth: self.inject.len(),
-        }
+    /// Tasks waiting in the injector.
+    pub(crate) fn injector_depth(&self) -> usize {
+        self.inject.len()
     }
 
     /// Number of live tasks.
     pub(crate) fn num_alive_tasks(&self) -> usize {
         self.owned.len()
+    }
+}
+
+/// Puts the core back into the handle when `drive` ends (returning or unwinding) and wakes
+/// the threads waiting in `block_on` for it.
+struct ReturnCore<'a> {
+    handle: &'a Handle,
+    context: &'a Context,
+}
+
+impl Drop for ReturnCore<'_> {
+    fn drop(&mut self) {
+        if let Some(core) = self.context.core.borrow_mut().take() {
+            *crate::loom::lock(&self.handle.core) = Some(core);
+        }
+        for t in crate::loom::lock(&self.handle.waiting).drain(..) {
+            t.unpark();
+        }
     }
 }
 
@@ -334,6 +345,6 @@ impl Schedule for Arc<Handle> {
     }
 
     fn schedule(&self, task: Notified<Self>) {
-        self.schedule_task(task);
+        context::with_scheduler(|cx| self.schedule_task(task, cx));
     }
 }

@@ -60,7 +60,7 @@ fn with_condvar_parker(f: impl FnOnce(&mut LeakOnPanic<Parker>)) {
 
 /// `unpark` racing `park`: the unpark may land before `park`'s fast path, between the fast
 /// path and the condvar state CAS (taken under the mutex), or after the worker is waiting
-/// (then it must take the mutex before signalling, or the signal could fall between the
+/// (then it must take the mutex before notifying, or the notification could fall between the
 /// worker's CAS and its wait).
 ///
 /// Asserts: `park` returns (loom reports a deadlock otherwise) and the notification is

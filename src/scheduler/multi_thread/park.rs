@@ -4,7 +4,7 @@
 //! `unpark` swaps in `NOTIFIED` and acts on what it replaced:
 //! - `EMPTY` or `NOTIFIED`: nothing to do — the worker is running and will see `NOTIFIED`
 //!   before it sleeps (the park fast path consumes it);
-//! - `PARKED_CONDVAR`: signal the condvar (taking the mutex first, so the signal cannot fall
+//! - `PARKED_CONDVAR`: notify the condvar (taking the mutex first, so the notification cannot fall
 //!   between the worker's state check and its wait);
 //! - `PARKED_DRIVER`: write the driver's eventfd to interrupt `epoll_wait`.
 //!
@@ -12,8 +12,8 @@
 //! worker costs no syscall, waking a condvar sleeper costs one futex wake.
 //!
 //! Only one worker can hold the driver (a try-lock); the others sleep on their condvars. The
-//! driver holder dispatches events into its own local queue and, when it wakes with more than
-//! one task, wakes a sleeper to steal half.
+//! driver holder dispatches events into its own local queue; back with tasks queued, it asks
+//! the spread rule (`scheduler/policy/spread.rs`) whether to wake a sleeper to steal half.
 
 use std::sync::TryLockError;
 use std::time::Duration;

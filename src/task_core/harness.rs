@@ -2,6 +2,7 @@
 //! deallocate. Each one names the state transition that gives it the right to touch a field.
 
 use std::future::Future;
+use std::io;
 use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
@@ -91,14 +92,14 @@ impl<F: Future, S: Schedule> Harness<F, S> {
                     TransitionToIdle::OkDealloc => self.dealloc(),
                     TransitionToIdle::Cancelled => {
                         // SAFETY: still RUNNING: we own the stage.
-                        unsafe { cancel_task(self.stage(), self.id()) };
+                        unsafe { cancel_task(self.stage(), self.id(), None) };
                         self.complete();
                     }
                 }
             }
             TransitionToRunning::Cancelled => {
                 // SAFETY: RUNNING is ours.
-                unsafe { cancel_task(self.stage(), self.id()) };
+                unsafe { cancel_task(self.stage(), self.id(), None) };
                 self.complete();
             }
             TransitionToRunning::Failed => {}
@@ -189,17 +190,21 @@ unsafe fn poll_future<F: Future>(stage: &CoreStage<F>, id: Id, cx: &mut Context<
     Poll::Ready(())
 }
 
-/// Drops the future (catching a panic from its destructor) and stores the cancellation.
+/// Drops the future (catching a panic from its destructor) and stores the cancellation,
+/// with its cause if there is one.
 ///
 /// # Safety
 /// The caller owns the stage (RUNNING).
-unsafe fn cancel_task<F: Future>(stage: &CoreStage<F>, id: Id) {
+unsafe fn cancel_task<F: Future>(stage: &CoreStage<F>, id: Id, cause: Option<io::Error>) {
     // SAFETY: the caller owns the stage.
     let res = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
         stage.drop_future_or_output()
     }));
     let err = match res {
-        Ok(()) => JoinError::cancelled(id),
+        Ok(()) => match cause {
+            Some(cause) => JoinError::cancelled_because(id, cause),
+            None => JoinError::cancelled(id),
+        },
         Err(payload) => JoinError::panic(id, payload),
     };
     // SAFETY: the caller owns the stage.
@@ -296,7 +301,7 @@ unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     }
 }
 
-unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>, cause: Option<io::Error>) {
     // SAFETY: called with the owned list's reference.
     let harness = unsafe { Harness::<F, S>::from_raw(ptr) };
     if !harness.state().transition_to_shutdown() {
@@ -307,6 +312,6 @@ unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         return;
     }
     // SAFETY: we took RUNNING.
-    unsafe { cancel_task(harness.stage(), harness.id()) };
+    unsafe { cancel_task(harness.stage(), harness.id(), cause) };
     harness.complete();
 }

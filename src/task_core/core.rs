@@ -75,8 +75,9 @@ pub(crate) struct Vtable {
     pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
     /// Drops the `JoinHandle`'s interest (and the output or waker it now owns).
     pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>),
-    /// Cancels the task at runtime shutdown, with the owned list's reference.
-    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// Cancels the task at runtime shutdown, with the owned list's reference; the error, if
+    /// any, says why (it ends up in the `JoinError`).
+    pub(crate) shutdown: unsafe fn(NonNull<Header>, Option<std::io::Error>),
 }
 
 /// The future or its output.

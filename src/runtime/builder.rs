@@ -4,9 +4,9 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
-use super::{blocking, current_thread, multi_thread};
-use super::{Handle, Runtime, Scheduler};
+use super::{Handle, Runtime};
 use crate::reactor;
+use crate::scheduler::{self, blocking, current_thread, multi_thread};
 
 /// Configures a [`Runtime`].
 ///
@@ -130,8 +130,8 @@ impl Builder {
     /// idle lately (read from `/proc/stat`, at most every 50 ms), since a thread woken
     /// onto busy CPUs only time-slices with whatever runs there. `Duration::ZERO` wakes a
     /// sibling whenever more than one task is queued, as Tokio does, and never reads
-    /// `/proc/stat`. Multi-thread runtime only. The whole protocol is described at the
-    /// top of `src/scheduler/multi_thread/worker.rs`.
+    /// `/proc/stat`. Multi-thread runtime only. The rule is described in
+    /// `src/scheduler/policy/spread.rs`.
     ///
     /// ```
     /// let rt = rawrt::Builder::new_multi_thread()
@@ -212,19 +212,15 @@ impl Builder {
             return self.build_current_thread();
         }
         let num_workers = self.resolve_workers()?;
-        let blocking = Arc::new(self.blocking_pool()?);
+        let blocking = self.blocking_pool()?;
         let driver = reactor::Driver::new(self.max_io_events_per_tick)?;
         let config = multi_thread::Config {
             global_queue_interval: self.global_queue_interval,
             event_interval: self.event_interval,
             lifo_enabled: self.lifo_enabled,
-            spread_threshold_ns: self.spread_threshold.as_nanos() as f64,
+            spread_threshold: self.spread_threshold,
         };
-        let (handle, cores) = multi_thread::create(num_workers, driver, config);
-        let public = Handle {
-            inner: Scheduler::MultiThread(handle.clone()),
-            blocking,
-        };
+        let (handle, cores) = multi_thread::create(num_workers, driver, blocking, config);
         let mut threads = Vec::with_capacity(num_workers);
         for (i, core) in cores.into_iter().enumerate() {
             let mut tb = std::thread::Builder::new().name((self.thread_name)(i));
@@ -232,13 +228,7 @@ impl Builder {
                 tb = tb.stack_size(size);
             }
             let h = handle.clone();
-            let p = public.clone();
-            let spawned = tb.spawn(move || {
-                let _current = super::context::set_current(p);
-                let _entered = super::context::enter_runtime();
-                multi_thread::run(core, h);
-            });
-            match spawned {
+            match tb.spawn(move || multi_thread::run(core, h)) {
                 Ok(t) => threads.push(t),
                 Err(e) => {
                     // The core moved into the failed closure is gone; stop the started ones
@@ -247,7 +237,7 @@ impl Builder {
                     for t in threads {
                         let _ = t.join();
                     }
-                    handle.shared_shutdown_after_failed_start();
+                    handle.shutdown_after_failed_start();
                     return Err(io::Error::new(
                         e.kind(),
                         format!("rawrt: failed to spawn worker thread {i}: {e}"),
@@ -255,16 +245,20 @@ impl Builder {
                 }
             }
         }
+        let public = Handle {
+            inner: scheduler::Handle::MultiThread(handle),
+        };
         Ok(Runtime::from_parts(public, threads))
     }
 }
 
 impl Builder {
     fn build_current_thread(&mut self) -> io::Result<Runtime> {
-        let blocking = Arc::new(self.blocking_pool()?);
+        let blocking = self.blocking_pool()?;
         let driver = reactor::Driver::new(self.max_io_events_per_tick)?;
         let handle = current_thread::Handle::new(
             driver,
+            blocking,
             current_thread::Config {
                 event_interval: self.event_interval,
                 global_queue_interval: self.global_queue_interval.unwrap_or(31),
@@ -272,8 +266,7 @@ impl Builder {
         );
         Ok(Runtime::from_parts(
             Handle {
-                inner: Scheduler::CurrentThread(handle),
-                blocking,
+                inner: scheduler::Handle::CurrentThread(handle),
             },
             Vec::new(),
         ))

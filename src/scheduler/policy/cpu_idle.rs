@@ -1,5 +1,4 @@
-//! How much CPU capacity sits idle: the second half of the spread rule (see "Waking a
-//! sibling" in `worker.rs`).
+//! How much CPU capacity sits idle: the second half of the spread rule (`spread.rs`).
 //!
 //! A sleeping sibling woken to share a backlog helps only if some CPU is free to run it.
 //! When every CPU the process may use is busy — the other workers, or other processes
@@ -31,7 +30,7 @@ const SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
 /// "Unknown" in `idle_milli`.
 const UNKNOWN: u64 = u64::MAX;
 
-pub(super) struct CpuIdle {
+pub(crate) struct CpuIdle {
     /// The runtime's start; sample times are nanoseconds since it.
     epoch: Instant,
     /// When the next sample may be taken (ns since `epoch`).
@@ -52,7 +51,7 @@ struct Reader {
 impl CpuIdle {
     /// Opens `/proc/stat` and reads the calling thread's affinity (inherited by the
     /// workers); without either the estimate stays unknown.
-    pub(super) fn new() -> CpuIdle {
+    pub(crate) fn new() -> CpuIdle {
         let reader = match (CpuStat::open(), rawrt_sys::sched::affinity()) {
             (Ok(stat), Ok(cpus)) if !cpus.is_empty() => Some(Reader {
                 stat,
@@ -71,7 +70,7 @@ impl CpuIdle {
     }
 
     /// The idle CPUs (thousandths) lately, sampling first if the last sample is stale.
-    pub(super) fn idle_milli(&self) -> Option<u64> {
+    pub(crate) fn idle_milli(&self) -> Option<u64> {
         let now = self.epoch.elapsed().as_nanos() as u64;
         let next = self.next_sample_ns.load(Relaxed);
         if now >= next

@@ -16,7 +16,11 @@ pub struct JoinError {
 }
 
 enum Repr {
-    Cancelled,
+    /// With the reason, when there is one more specific than "aborted or shut down" (the
+    /// blocking pool could not start a thread for the task).
+    /// Boxed: a `JoinError` sits in every task's output slot, and the slot's drop code is
+    /// inlined into the poll path; a boxed cause keeps that code as small as without one.
+    Cancelled(Option<Box<io::Error>>),
     // A Mutex makes the error `Sync` without requiring the payload to be.
     Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
@@ -24,7 +28,14 @@ enum Repr {
 impl JoinError {
     pub(crate) fn cancelled(id: Id) -> JoinError {
         JoinError {
-            repr: Repr::Cancelled,
+            repr: Repr::Cancelled(None),
+            id,
+        }
+    }
+
+    pub(crate) fn cancelled_because(id: Id, cause: io::Error) -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled(Some(Box::new(cause))),
             id,
         }
     }
@@ -38,7 +49,7 @@ impl JoinError {
 
     /// True when the task was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled(_))
     }
 
     /// True when the task panicked.
@@ -66,7 +77,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled(_) => Err(self),
         }
     }
 
@@ -86,7 +97,10 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
+            Repr::Cancelled(None) => write!(f, "task {} was cancelled", self.id),
+            Repr::Cancelled(Some(cause)) => {
+                write!(f, "task {} was cancelled: {cause}", self.id)
+            }
             Repr::Panic(_) => match self.panic_message() {
                 Some(msg) => write!(f, "task {} panicked with message {:?}", self.id, msg),
                 None => write!(f, "task {} panicked", self.id),
@@ -98,7 +112,10 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
+            Repr::Cancelled(None) => write!(f, "JoinError::Cancelled({:?})", self.id),
+            Repr::Cancelled(Some(cause)) => {
+                write!(f, "JoinError::Cancelled({:?}, {cause:?})", self.id)
+            }
             Repr::Panic(_) => match self.panic_message() {
                 Some(msg) => write!(f, "JoinError::Panic({:?}, {:?}, ...)", self.id, msg),
                 None => write!(f, "JoinError::Panic({:?}, ...)", self.id),
@@ -107,15 +124,33 @@ impl fmt::Debug for JoinError {
     }
 }
 
-impl std::error::Error for JoinError {}
+/// `source` is the cause of a cancellation that has one (an `io::Error`).
+impl std::error::Error for JoinError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.repr {
+            Repr::Cancelled(Some(cause)) => Some(&**cause),
+            _ => None,
+        }
+    }
+}
 
+/// A cancellation with a cause becomes that cause (its `raw_os_error` kept); any other
+/// cancellation `Interrupted`, a panic `Other`, with the error's message.
 impl From<JoinError> for io::Error {
     fn from(err: JoinError) -> io::Error {
-        let kind = if err.is_cancelled() {
-            io::ErrorKind::Interrupted
-        } else {
-            io::ErrorKind::Other
-        };
-        io::Error::new(kind, err.to_string())
+        match err {
+            JoinError {
+                repr: Repr::Cancelled(Some(cause)),
+                ..
+            } => *cause,
+            err => {
+                let kind = if err.is_cancelled() {
+                    io::ErrorKind::Interrupted
+                } else {
+                    io::ErrorKind::Other
+                };
+                io::Error::new(kind, err.to_string())
+            }
+        }
     }
 }

@@ -77,10 +77,11 @@ impl RawTask {
         unsafe { (self.header().vtable.drop_join_handle_slow)(self.ptr) }
     }
 
-    /// Runtime shutdown; consumes the owned list's reference.
-    pub(super) fn shutdown(self) {
+    /// Runtime shutdown; consumes the owned list's reference. `cause` (if any) goes into the
+    /// `JoinError` of a task cancelled here.
+    pub(super) fn shutdown(self, cause: Option<std::io::Error>) {
         // SAFETY: called with the owned list's reference.
-        unsafe { (self.header().vtable.shutdown)(self.ptr) }
+        unsafe { (self.header().vtable.shutdown)(self.ptr, cause) }
     }
 
     /// Takes one more reference.

@@ -1,77 +1,10 @@
 //! Runtime metrics: what each worker did, for tuning and for the syscall study.
-//!
-//! Each worker owns a block of counters and updates it with plain loads and stores (only it
-//! writes them; no atomic read-modify-write on the hot path). `unparks` is the exception: it
-//! is counted by the thread doing the waking, with a `fetch_add`, and only when a worker was
-//! really asleep. [`Handle::metrics`](crate::Handle::metrics) reads a snapshot.
+//! [`Handle::metrics`](crate::Handle::metrics) reads a snapshot of the scheduler's per-worker
+//! counters (`scheduler/counters.rs`, where the way they are counted is described).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// One worker's live counters.
-#[derive(Default)]
-pub(crate) struct WorkerCounters {
-    polls: AtomicU64,
-    lifo_hits: AtomicU64,
-    steals: AtomicU64,
-    stolen_tasks: AtomicU64,
-    injector_pops: AtomicU64,
-    parks: AtomicU64,
-    unparks: AtomicU64,
-    epoll_waits: AtomicU64,
-    io_events: AtomicU64,
-}
-
-/// Adds `n` to a counter only its owner writes.
-#[inline]
-fn bump(c: &AtomicU64, n: u64) {
-    c.store(c.load(Relaxed) + n, Relaxed);
-}
-
-impl WorkerCounters {
-    pub(crate) fn poll(&self) {
-        bump(&self.polls, 1);
-    }
-    /// Polls so far (read by the owning worker to measure poll time).
-    pub(crate) fn polls(&self) -> u64 {
-        self.polls.load(Relaxed)
-    }
-    pub(crate) fn lifo_hit(&self) {
-        bump(&self.lifo_hits, 1);
-    }
-    pub(crate) fn steal(&self, tasks: u64) {
-        bump(&self.steals, 1);
-        bump(&self.stolen_tasks, tasks);
-    }
-    pub(crate) fn injector_pop(&self, tasks: u64) {
-        bump(&self.injector_pops, tasks);
-    }
-    pub(crate) fn park(&self) {
-        bump(&self.parks, 1);
-    }
-    /// Counted by the waking thread (hence an atomic add).
-    pub(crate) fn unparked(&self) {
-        self.unparks.fetch_add(1, Relaxed);
-    }
-    pub(crate) fn epoll_wait(&self, events: usize) {
-        bump(&self.epoll_waits, 1);
-        bump(&self.io_events, events as u64);
-    }
-
-    pub(crate) fn snapshot(&self) -> WorkerMetrics {
-        WorkerMetrics {
-            polls: self.polls.load(Relaxed),
-            lifo_hits: self.lifo_hits.load(Relaxed),
-            steals: self.steals.load(Relaxed),
-            stolen_tasks: self.stolen_tasks.load(Relaxed),
-            injector_pops: self.injector_pops.load(Relaxed),
-            parks: self.parks.load(Relaxed),
-            unparks: self.unparks.load(Relaxed),
-            epoll_waits: self.epoll_waits.load(Relaxed),
-            io_events: self.io_events.load(Relaxed),
-        }
-    }
-}
+use crate::scheduler::CounterValues;
 
 /// What one worker has done since the runtime started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,6 +27,22 @@ pub struct WorkerMetrics {
     pub epoll_waits: u64,
     /// I/O events and timers those calls dispatched.
     pub io_events: u64,
+}
+
+impl From<CounterValues> for WorkerMetrics {
+    fn from(c: CounterValues) -> WorkerMetrics {
+        WorkerMetrics {
+            polls: c.polls,
+            lifo_hits: c.lifo_hits,
+            steals: c.steals,
+            stolen_tasks: c.stolen_tasks,
+            injector_pops: c.injector_pops,
+            parks: c.parks,
+            unparks: c.unparks,
+            epoll_waits: c.epoll_waits,
+            io_events: c.io_events,
+        }
+    }
 }
 
 impl WorkerMetrics {

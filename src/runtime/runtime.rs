@@ -1,0 +1,137 @@
+//! `Runtime`: owns the worker threads and runs shutdown.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::thread::JoinHandle as ThreadHandle;
+use std::time::Duration;
+
+use super::{Builder, EnterGuard, Handle};
+use crate::scheduler;
+use crate::task_core::JoinHandle;
+
+/// The rawrt runtime: worker threads, their run queues, and the I/O reactor.
+///
+/// Dropping it shuts it down: workers stop after their current poll, every task still alive
+/// is cancelled (its future dropped exactly once, so the sockets it owns are closed), and the
+/// reactor is closed. [`shutdown_timeout`](Self::shutdown_timeout) bounds how long the drop
+/// waits for a worker stuck in a task that does not yield. Several runtimes can live in one
+/// process; they share nothing.
+///
+/// ```
+/// let rt = rawrt::Runtime::new().unwrap();
+/// let handle = rt.spawn(async { "hello from a worker" });
+/// assert_eq!(rt.block_on(handle).unwrap(), "hello from a worker");
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Vec<ThreadHandle<()>>,
+    shut_down: bool,
+}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings (one worker per available CPU).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    pub(crate) fn from_parts(handle: Handle, threads: Vec<ThreadHandle<()>>) -> Runtime {
+        Runtime {
+            handle,
+            threads,
+            shut_down: false,
+        }
+    }
+
+    /// Runs `future` on the current thread until it completes, with this runtime current
+    /// (so `rawrt::spawn` and rawrt's I/O types work inside it). Spawned tasks run on the
+    /// workers.
+    ///
+    /// # Panics
+    /// When called from inside a runtime (a worker thread or another `block_on`): blocking
+    /// there would deadlock the runtime.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// This runtime's handle.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this runtime current on this thread until the guard drops.
+    pub fn enter(&self) -> EnterGuard {
+        self.handle.enter()
+    }
+
+    /// Shuts down, waiting at most `timeout` for workers busy in a task that does not yield.
+    /// Tasks are cancelled either way; a worker still stuck after the timeout is detached and
+    /// cancels its task when that poll returns.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    /// Shuts down without waiting for busy workers.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    /// Shutdown: the scheduler first (tasks cancelled, workers joined), then the blocking
+    /// pool (queued closures cancelled, running ones awaited), both within `timeout`.
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        if std::mem::replace(&mut self.shut_down, true) {
+            return;
+        }
+        let threads = std::mem::take(&mut self.threads);
+        let start = std::time::Instant::now();
+        match &self.handle.inner {
+            scheduler::Handle::MultiThread(h) => {
+                if !h.shutdown() {
+                    return;
+                }
+                // Dropped on one of its own workers: that worker cannot stop while we wait
+                // for it, so do not wait for anyone.
+                let timeout = if h.is_current_worker() {
+                    Some(Duration::ZERO)
+                } else {
+                    timeout
+                };
+                if h.finish_shutdown(timeout) {
+                    let me = std::thread::current().id();
+                    for t in threads {
+                        if t.thread().id() != me {
+                            let _ = t.join();
+                        }
+                    }
+                }
+            }
+            scheduler::Handle::CurrentThread(h) => h.shutdown(),
+        }
+        let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
+        self.handle.inner.blocking().shutdown(left);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.threads.len())
+            .finish()
+    }
+}

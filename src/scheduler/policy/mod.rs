@@ -1,0 +1,19 @@
+//! Scheduling policy: the heuristics the worker loop consults, apart from the loop itself.
+//!
+//! The mechanism (`multi_thread/worker.rs`) asks two questions and acts on the answers:
+//! - *how often to look at the global injector first* — [`PollTimer`] measures a worker's
+//!   mean poll time over its busy periods and turns it into an injector interval;
+//! - *whether to wake a sleeping sibling for the work queued here* — [`SpreadRule`], which
+//!   weighs the backlog (queued tasks × mean poll time) and, through [`cpu_idle`], how idle
+//!   the runtime's CPUs have been lately.
+//!
+//! Each part is a small type with pure decision functions and its own unit tests; the
+//! numbers (200 µs, three quarters of a CPU, 50 ms between `/proc/stat` samples) live here
+//! and nowhere else.
+
+mod cpu_idle;
+mod poll_time;
+mod spread;
+
+pub(crate) use poll_time::PollTimer;
+pub(crate) use spread::SpreadRule;
