@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use rawrt::net::{TcpListener, TcpStream};
 
+mod common;
+
 fn rt() -> rawrt::Runtime {
     rawrt::Builder::new_current_thread().build().unwrap()
 }
@@ -143,4 +145,32 @@ fn a_second_block_on_thread_completes_its_own_future() {
     assert_eq!(v, 5);
     tx.send(()).unwrap();
     driver.join().unwrap();
+}
+
+#[test]
+fn a_panicking_block_on_future_leaves_the_runtime_usable() {
+    let rt = rt();
+    let background = rt.spawn(async {
+        rawrt::time::sleep(std::time::Duration::from_millis(20)).await;
+        7
+    });
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            rawrt::task::yield_now().await;
+            panic!("in the block_on future");
+        })
+    }));
+    assert!(panicked.is_err());
+    // The core (queue and driver) came back: the next block_on drives the spawned task
+    // (without it, this would wait for the core for ever: bounded).
+    let got = common::with_timeout(
+        "block_on after a panic",
+        Duration::from_secs(30),
+        move || {
+            let a = rt.block_on(background).unwrap();
+            let b = rt.block_on(async { rawrt::spawn(async { 1 }).await.unwrap() });
+            (a, b)
+        },
+    );
+    assert_eq!(got, (7, 1));
 }

@@ -1,12 +1,21 @@
-//! The runtime: its public face ([`Runtime`], [`Builder`], [`Handle`], [`EnterGuard`],
-//! metrics) over the scheduler's mechanism (`crate::scheduler`).
+//! The runtime: [`Builder`] configures one, [`Runtime`] owns its threads, [`Handle`] (cheap
+//! to clone, `Send`) spawns onto it and enters it from anywhere, [`RuntimeMetrics`] says what
+//! its workers did. The same types are at the crate root (`rawrt::Runtime`, ...), and under
+//! the paths Tokio users know (`rawrt::runtime::Builder`, ...).
 //!
-//! `Builder` resolves the settings, creates the reactor, the blocking pool and the
-//! scheduler, and starts the worker threads; `Runtime` owns those threads and runs shutdown
-//! in order (scheduler, then blocking pool); `Handle` is a cloneable reference to the
-//! scheduler (one `Arc`), which also reaches the reactor and the blocking pool. The
-//! thread-local context they set and read lives with the scheduler
-//! (`scheduler/context.rs`), which needs it on every wake to find the worker's own queue.
+//! ```
+//! let rt = rawrt::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
+//! let handle = rt.handle().clone();
+//! let answer = std::thread::spawn(move || handle.block_on(async { 6 * 7 })).join().unwrap();
+//! assert_eq!(answer, 42);
+//! # Ok::<_, std::io::Error>(())
+//! ```
+//!
+//! Inside, this layer is the public face over the scheduler's mechanism: `Builder` creates
+//! the reactor, the blocking pool and the scheduler and starts the workers; `Runtime` runs
+//! shutdown in order (scheduler, then blocking pool); `Handle` wraps the scheduler's handle
+//! (one `Arc`). The thread-local context they set and read sits with the scheduler, which
+//! reads it on every wake to find the worker's own queue.
 
 mod builder;
 mod handle;
