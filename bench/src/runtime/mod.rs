@@ -1,11 +1,12 @@
 //! Scheduler benchmarks, rawrt against Tokio: a port of Tokio's `rt_multi_threaded` bench
 //! suite, plus remote spawning from several threads, a bounded-channel stream and timers.
+//! The bench target (`bench/benches/runtime.rs`) configures criterion and runs [`suite`]:
 //!
 //! ```sh
-//! cargo bench --bench runtime                       # everything (a few minutes on 2 cores)
-//! cargo bench --bench runtime -- --quick            # faster, rougher
-//! cargo bench --bench runtime -- ping_pong          # one group (a criterion filter)
-//! RAWRT_BENCH_WORKERS=4 cargo bench --bench runtime # worker count (default: all CPUs)
+//! cargo bench -p rawrt-bench --bench runtime              # everything (a few minutes on 2 cores)
+//! cargo bench -p rawrt-bench --bench runtime -- --quick   # faster, rougher
+//! cargo bench -p rawrt-bench --bench runtime -- ping_pong # one group (a criterion filter)
+//! RAWRT_BENCH_WORKERS=4 cargo bench -p rawrt-bench --bench runtime # worker count (default: all CPUs)
 //! ```
 //!
 //! Every benchmark is one criterion group with two functions, `rawrt/<N>w` and
@@ -17,10 +18,8 @@
 //! These are regression benchmarks of scheduler mechanics (spawn, wake, yield, steal), not
 //! of real workloads. Under `cargo test --benches` criterion runs each body once.
 
-#[path = "runtime/chan.rs"]
-mod chan;
-#[path = "runtime/rt.rs"]
-mod rt;
+pub mod chan;
+pub mod rt;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -370,7 +369,7 @@ macro_rules! compare {
 }
 
 /// Worker threads per runtime: `RAWRT_BENCH_WORKERS`, else the available parallelism.
-fn workers() -> usize {
+pub fn workers() -> usize {
     match std::env::var("RAWRT_BENCH_WORKERS") {
         Ok(v) => match v.trim().parse::<usize>() {
             Ok(n) if n > 0 => n,
@@ -380,22 +379,10 @@ fn workers() -> usize {
     }
 }
 
-fn main() {
-    let w = workers();
-    // stderr, so that `--list` output on stdout stays machine-readable.
-    eprintln!(
-        "rawrt vs Tokio: multi-thread runtimes with {w} worker thread(s) each \
-         (RAWRT_BENCH_WORKERS overrides)"
-    );
-
-    // Short defaults so the whole suite fits in a few minutes on 2 cores; the command line
-    // (`--warm-up-time`, `--measurement-time`, `--sample-size`, `--quick`) overrides them.
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(20)
-        .configure_from_args();
-
+/// Every benchmark of the suite, each a criterion group of `rawrt/<N>w` and `tokio/<N>w`
+/// with `workers` worker threads per runtime.
+pub fn suite(c: &mut Criterion, workers: usize) {
+    let w = workers;
     compare!(c, "spawn_many_local", w, spawn_many_local);
     compare!(c, "spawn_many_remote_idle", w, spawn_many_remote_idle);
     compare!(c, "spawn_many_remote_busy1", w, spawn_many_remote_busy1);
@@ -409,6 +396,4 @@ fn main() {
     compare!(c, "chained_spawn", w, chained_spawn);
     compare!(c, "mpsc_bounded", w, mpsc_bounded);
     compare!(c, "sleep_many", w, sleep_many);
-
-    c.final_summary();
 }

@@ -13,7 +13,7 @@
 //!   `examples/hello.rs`), on the backend this binary was built with ([`BACKEND`]).
 //! - **rawrt-mio**: the same server on rawrt's mio backend. The backend is chosen at compile
 //!   time (`--features mio`), so in the usual build this row is served by a second build of
-//!   this benchmark, with the feature, running `--serve rawrt` (see `mio_build.rs`); in a
+//!   this benchmark, with the feature, running `--serve rawrt` (see [`crate::mio_build`]); in a
 //!   build with the feature it is this binary's own rawrt server, and `--serve rawrt-mio`
 //!   is accepted as another name for it.
 //! - **tokio**: hyper 1.x `http1` on a Tokio multi-thread runtime, same worker count (the
@@ -25,13 +25,16 @@
 use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::json::Json;
-use super::proto::{self, RequestParse};
+use crate::child::ChildGuard;
+use crate::json::Json;
+use crate::proto::{self, RequestParse};
 
-/// Whether this binary's rawrt runs on mio (`--features mio`). The benchmark is a target of
-/// the rawrt package, so it sees the package's features.
+/// Whether this binary's rawrt runs on mio: rawrt-bench's feature `mio`, which enables
+/// rawrt's (`--features mio`).
 pub const MIO_BUILD: bool = cfg!(feature = "mio");
 
 /// This binary's rawrt backend, as the `stats` answer names it.
@@ -90,6 +93,14 @@ impl Kind {
     /// Looks a kind up by [`Kind::id`].
     pub fn from_id(id: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// [`Kind::from_id`], with an error that lists the kinds.
+    pub fn parse(id: &str) -> Result<Kind, String> {
+        Kind::from_id(id).ok_or_else(|| {
+            let ids: Vec<&str> = Kind::ALL.iter().map(|k| k.id()).collect();
+            format!("unknown server {id:?} (one of {})", ids.join(", "))
+        })
     }
 
     /// A rawrt row: its syscalls come from rawrt's own counters.
@@ -172,6 +183,33 @@ fn announce(addr: SocketAddr) -> io::Result<()> {
     out.flush()
 }
 
+/// Starts `exe` with `args` as a server child (stdin and stdout piped: the command protocol
+/// of [`crate::child`]; stderr inherited) and waits at most `limit` for the first line every
+/// server prints, `listening on http://ADDR`; returns the child and the address, which must
+/// be a loopback one. `what` names the server in errors.
+pub fn start(
+    exe: &Path,
+    args: &[&str],
+    what: &str,
+    limit: Duration,
+) -> Result<(ChildGuard, SocketAddr), String> {
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut server = ChildGuard::spawn(cmd, what)?;
+    let line = server.next_line(limit)?;
+    let addr = line
+        .strip_prefix("listening on http://")
+        .and_then(|a| a.parse::<SocketAddr>().ok())
+        .ok_or_else(|| format!("{what}: unexpected first line {line:?}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("{what} listens on {addr}, not loopback"));
+    }
+    Ok((server, addr))
+}
+
 /// EMFILE / ENFILE: out of file descriptors; the connection stays queued, so back off.
 fn is_fd_exhaustion(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(24) | Some(23))
@@ -213,8 +251,8 @@ fn serve_threads(addr: SocketAddr) -> io::Result<()> {
 }
 
 /// Serves one connection with blocking I/O until the client closes it, asks to close, sends
-/// something unparsable, or stays idle for [`IDLE_TIMEOUT`]. Every complete request in what
-/// has been read is answered (pipelining), and the answers go out in one write.
+/// something unparsable, or stays idle for 10 s (`IDLE_TIMEOUT`). Every complete request in
+/// what has been read is answered (pipelining), and the answers go out in one write.
 pub fn serve_std_connection(mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
@@ -341,13 +379,10 @@ fn serve_tokio(addr: SocketAddr, workers: usize) -> io::Result<()> {
     })
 }
 
-// Cargo compiles harness = false benches with `--cfg test` but without a test harness, so
-// these tests only run from `tests/bench_http.rs`; here their helpers would look unused.
 #[cfg(test)]
-#[allow(dead_code, unused_imports)]
 mod tests {
-    use super::super::proto::{parse_response, ResponseParse};
     use super::*;
+    use crate::proto::{parse_response, ResponseParse};
 
     #[test]
     fn kinds_round_trip() {
@@ -369,7 +404,7 @@ mod tests {
 
     #[test]
     fn stats_answers() {
-        use super::super::syscalls::parse_counters;
+        use crate::syscalls::parse_counters;
         let own = Kind::Rawrt;
         // Make some counted calls in this process first.
         let rt = rawrt::Builder::new_multi_thread()

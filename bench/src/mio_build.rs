@@ -1,22 +1,24 @@
-//! The mio variant: this benchmark built again with `--features mio`, to serve the
-//! "rawrt (mio backend)" row.
+//! The mio variant: the HTTP benchmark built again with rawrt-bench's feature `mio` (which
+//! enables rawrt's), to serve the "rawrt (mio backend)" row.
 //!
 //! rawrt's backend is chosen at compile time, so one binary holds one of them. A benchmark
-//! built without the feature (the usual `cargo bench --bench http`) therefore builds its mio
-//! twin once per run, before any server starts:
+//! built without the feature (the usual `cargo bench -p rawrt-bench --bench http`) therefore
+//! builds its mio twin once per run, before any server starts:
 //!
 //! ```text
-//! $CARGO build --release --bench http --features mio --target-dir <target>/bench-mio \
+//! $CARGO build --release -p rawrt-bench --bench http --features mio \
+//!     --manifest-path bench/Cargo.toml --target-dir <target>/bench-mio \
 //!     --message-format=json-render-diagnostics
 //! ```
 //!
 //! with a target directory of its own, so that it does not wait for the lock that the outer
 //! `cargo bench` holds on `<target>` while the benchmark runs. The first build compiles the
-//! dev-dependencies again (a few minutes: 4 on a busy 2-core machine); later ones find
-//! everything fresh (about a second), or rebuild only what changed. `[profile.release]` and
-//! `[profile.bench]` are the same here (`debug = 1` on top of release), so the twin is
-//! optimized like the benchmark itself. The executable is read from cargo's JSON messages
-//! (the `compiler-artifact` of the `http` bench target), and runs as `--serve rawrt`.
+//! dependencies again (a few minutes: 4 on a busy 2-core machine); later ones find
+//! everything fresh (about a second), or rebuild only what changed. The workspace's
+//! `[profile.release]` and `[profile.bench]` are the same (`debug = 1` on top of release), so
+//! the twin is optimized like the benchmark itself. The executable is read from cargo's JSON
+//! messages (the `compiler-artifact` of the `http` bench target), and runs as
+//! `--serve rawrt`.
 //!
 //! A benchmark built with `--features mio` serves that row itself and builds nothing.
 
@@ -24,8 +26,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::child::ChildGuard;
-use super::json::Json;
+use crate::child::ChildGuard;
+use crate::json::Json;
+
+/// The package whose `http` bench is built: this one.
+const PACKAGE: &str = env!("CARGO_PKG_NAME");
 
 /// How long the build may take at most (a cold build on a busy 2-core machine takes a few
 /// minutes).
@@ -48,6 +53,8 @@ pub fn cargo_args(manifest: &Path, target_dir: &Path) -> Vec<String> {
     vec![
         "build".into(),
         "--release".into(),
+        "-p".into(),
+        PACKAGE.into(),
         "--bench".into(),
         "http".into(),
         "--features".into(),
@@ -73,7 +80,7 @@ pub fn expected_time(target_dir: &Path) -> &'static str {
 /// The command line, for messages.
 pub fn describe(target_dir: &Path) -> String {
     format!(
-        "cargo build --release --bench http --features mio --target-dir {}",
+        "cargo build --release -p {PACKAGE} --bench http --features mio --target-dir {}",
         target_dir.display()
     )
 }
@@ -135,10 +142,7 @@ pub fn executable(messages: &str) -> Result<PathBuf, String> {
     found.ok_or_else(|| "mio build: cargo reported no executable for the http bench".into())
 }
 
-// Cargo compiles harness = false benches with `--cfg test` but without a test harness, so
-// these tests only run from `tests/bench_http.rs`; here their helpers would look unused.
 #[cfg(test)]
-#[allow(dead_code, unused_imports)]
 mod tests {
     use super::*;
 
@@ -146,8 +150,8 @@ mod tests {
     fn finds_the_bench_executable() {
         let messages = r#"
 {"reason":"compiler-artifact","package_id":"path+file:///r#rawrt@0.1.0","target":{"kind":["lib"],"name":"rawrt"},"executable":null,"fresh":true}
-{"reason":"compiler-artifact","package_id":"path+file:///r#rawrt@0.1.0","target":{"kind":["bench"],"name":"runtime"},"executable":"/t/release/deps/runtime-1","fresh":true}
-{"reason":"compiler-artifact","package_id":"path+file:///r#rawrt@0.1.0","target":{"kind":["bench"],"name":"http"},"executable":"/t/bench-mio/release/deps/http-abc","fresh":false}
+{"reason":"compiler-artifact","package_id":"path+file:///r/bench#rawrt-bench@0.1.0","target":{"kind":["bench"],"name":"runtime"},"executable":"/t/release/deps/runtime-1","fresh":true}
+{"reason":"compiler-artifact","package_id":"path+file:///r/bench#rawrt-bench@0.1.0","target":{"kind":["bench"],"name":"http"},"executable":"/t/bench-mio/release/deps/http-abc","fresh":false}
 {"reason":"build-finished","success":true}
 "#;
         assert_eq!(
@@ -162,7 +166,8 @@ mod tests {
     fn command_line() {
         let args = cargo_args(Path::new("/r/Cargo.toml"), Path::new("/r/target/bench-mio"));
         let line = args.join(" ");
-        assert!(line.starts_with("build --release --bench http --features mio"));
+        assert!(line.starts_with("build --release -p rawrt-bench --bench http --features mio"));
+        assert!(line.contains("--manifest-path /r/Cargo.toml"));
         assert!(line.contains("--target-dir /r/target/bench-mio"));
         assert!(line.ends_with("--message-format=json-render-diagnostics"));
         assert_eq!(

@@ -24,8 +24,8 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::child::ChildGuard;
-use super::json::Json;
+use crate::child::ChildGuard;
+use crate::json::Json;
 
 /// The syscalls perf counts, by tracepoint name (`syscalls:sys_enter_<name>`).
 pub const SYSCALLS: [&str; 13] = [
@@ -278,7 +278,7 @@ fn perf_accepts(calls: &[&str]) -> Result<(), String> {
     let events: Vec<String> = calls.iter().map(|c| tracepoint(c)).collect();
     let mut cmd = Command::new("perf");
     cmd.args(["stat", "-x,", "-e", &events.join(","), "--", "true"]);
-    let out = super::child::output_with_timeout(cmd, Duration::from_secs(10))
+    let out = crate::child::output_with_timeout(cmd, Duration::from_secs(10))
         .map_err(|e| format!("perf: {e}"))?;
     if out.success && !out.stderr.contains("<not supported>") {
         Ok(())
@@ -421,10 +421,7 @@ pub fn parse_perf_csv(text: &str) -> SyscallCounts {
     }
 }
 
-// Cargo compiles harness = false benches with `--cfg test` but without a test harness, so
-// these tests only run from `tests/bench_http.rs`; here their helpers would look unused.
 #[cfg(test)]
-#[allow(dead_code, unused_imports)]
 mod tests {
     use super::*;
 

@@ -134,10 +134,7 @@ impl Histogram {
     }
 }
 
-// Cargo compiles harness = false benches with `--cfg test` but without a test harness, so
-// these tests only run from `tests/bench_http.rs`; here their helpers would look unused.
 #[cfg(test)]
-#[allow(dead_code, unused_imports)]
 mod tests {
     use super::*;
 

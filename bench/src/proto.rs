@@ -6,6 +6,7 @@
 //! (pipelining): they report how many bytes the first complete message takes, so the caller
 //! consumes it and parses again.
 
+use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Largest accepted request/response head (request line or status line plus headers).
@@ -17,6 +18,12 @@ const MAX_HEADERS: usize = 100;
 
 /// The body every server answers with.
 pub const HELLO_BODY: &[u8] = b"Hello, World!";
+
+/// The request every client of the benchmarks sends: `GET /` over HTTP/1.1 keep-alive, with
+/// `Host` set to the server's address.
+pub fn hello_request(addr: SocketAddr) -> Vec<u8> {
+    format!("GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes()
+}
 
 /// Outcome of [`parse_request`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,10 +358,7 @@ pub fn parse_response(buf: &[u8]) -> ResponseParse {
     }
 }
 
-// Cargo compiles harness = false benches with `--cfg test` but without a test harness, so
-// these tests only run from `tests/bench_http.rs`; here their helpers would look unused.
 #[cfg(test)]
-#[allow(dead_code, unused_imports)]
 mod tests {
     use super::*;
 

@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 
 use rawrt_sys::{Epoll, Events, Interest};
 
-use super::histogram::Histogram;
-use super::json::Json;
-use super::proto::{self, ResponseParse};
+use crate::histogram::Histogram;
+use crate::json::Json;
+use crate::proto::{self, ResponseParse};
 
 /// What to send and for how long.
 #[derive(Debug, Clone)]
@@ -411,7 +411,7 @@ pub fn run_builtin(p: &LoadParams) -> Result<LoadResult, String> {
         return Err("--connections and --threads must be at least 1".into());
     }
     let threads = p.threads.min(p.connections);
-    let request = format!("GET / HTTP/1.1\r\nHost: {}\r\n\r\n", p.addr).into_bytes();
+    let request = proto::hello_request(p.addr);
     let request: Arc<[u8]> = request.into();
     let barrier = Arc::new(Barrier::new(threads + 1));
     let start_slot = Arc::new(std::sync::OnceLock::<Instant>::new());
@@ -608,10 +608,7 @@ pub fn parse_wrk(text: &str) -> Result<LoadResult, String> {
     })
 }
 
-// Cargo compiles harness = false benches with `--cfg test` but without a test harness, so
-// these tests only run from `tests/bench_http.rs`; here their helpers would look unused.
 #[cfg(test)]
-#[allow(dead_code, unused_imports)]
 mod tests {
     use super::*;
 
@@ -702,7 +699,7 @@ Transfer/sec:     10.06MB
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
             for s in listener.incoming().flatten() {
-                std::thread::spawn(move || super::super::servers::serve_std_connection(s));
+                std::thread::spawn(move || crate::servers::serve_std_connection(s));
             }
         });
         let r = run_builtin(&LoadParams {
