@@ -5,7 +5,7 @@
 
 1. Layer order. Each top-level module of `src/` belongs to a layer, lowest first:
 
-       0  loom (the std/loom shim, usable by all)
+       0  loom (the std/loom shim), util (small helpers), usable by all
        1  reactor, task_core
        2  scheduler
        3  runtime
@@ -26,6 +26,7 @@ import sys
 
 LAYERS = {
     "loom": 0,
+    "util": 0,
     "reactor": 1,
     "task_core": 1,
     "scheduler": 2,

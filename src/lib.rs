@@ -49,6 +49,7 @@
 #![warn(missing_debug_implementations)]
 
 pub(crate) mod loom;
+mod util;
 
 // The layers, lowest first (`scripts/layers.sh` checks that no module imports from a layer
 // above its own): the task machinery and the reactor; the scheduler; the runtime; the

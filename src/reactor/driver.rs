@@ -135,9 +135,8 @@ impl Driver {
         let mut dispatched = self.fire_timers(harvest.blocking);
         dispatched += self.dispatch_io(harvest.events);
         // Wake outside every lock: waking schedules tasks, which may register I/O or timers.
-        for waker in self.wake.drain(..) {
-            waker.wake();
-        }
+        // A waker that panics is contained (`util::wake`): the rest of the batch is woken.
+        crate::util::wake_all(self.wake.drain(..));
         dispatched
     }
 
@@ -312,9 +311,7 @@ impl Handle {
                 }
             }
         }
-        for w in wake {
-            w.wake();
-        }
+        crate::util::wake_all(wake);
         self.unpark();
     }
 

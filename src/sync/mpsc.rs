@@ -348,7 +348,7 @@ impl<T> Sender<T> {
             shared.push(value)
         };
         if let Some(w) = rx_waker {
-            w.wake();
+            crate::util::wake(w);
         }
         Ok(())
     }
@@ -421,7 +421,7 @@ impl<T> Drop for Sender<T> {
             }
         };
         if let Some(w) = rx_waker {
-            w.wake();
+            crate::util::wake(w);
         }
     }
 }
@@ -512,7 +512,7 @@ impl<T> Future for SendFuture<'_, T> {
         };
         drop(stale);
         if let Some(w) = rx_waker {
-            w.wake();
+            crate::util::wake(w);
         }
         poll
     }
@@ -541,7 +541,7 @@ impl<T> Drop for SendFuture<'_, T> {
         };
         drop(slot);
         if let Some(w) = next {
-            w.wake();
+            crate::util::wake(w);
         }
         // `self.value`, if still here, is dropped with the future: it was never sent.
     }
@@ -620,7 +620,7 @@ impl<T> Receiver<T> {
         };
         drop(stale);
         if let Some(w) = wake {
-            w.wake();
+            crate::util::wake(w);
         }
         poll
     }
@@ -641,7 +641,7 @@ impl<T> Receiver<T> {
             }
         };
         if let Some(w) = wake {
-            w.wake();
+            crate::util::wake(w);
         }
         result
     }
@@ -653,7 +653,7 @@ impl<T> Receiver<T> {
     pub fn close(&mut self) {
         let wakers = lock(&self.chan.shared).close();
         for w in wakers {
-            w.wake();
+            crate::util::wake(w);
         }
     }
 
@@ -697,7 +697,7 @@ impl<T> Drop for Receiver<T> {
         drop(buffer);
         drop(rx_waker);
         for w in wakers {
-            w.wake();
+            crate::util::wake(w);
         }
     }
 }

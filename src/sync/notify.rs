@@ -224,7 +224,7 @@ impl Notify {
     pub fn notify_one(&self) {
         let waker = lock(&self.waiters).notify_one();
         if let Some(w) = waker {
-            w.wake();
+            crate::util::wake(w);
         }
     }
 
@@ -248,7 +248,7 @@ impl Notify {
                 .collect()
         };
         for w in wakers {
-            w.wake();
+            crate::util::wake(w);
         }
     }
 }
@@ -365,7 +365,7 @@ impl Drop for Notified<'_> {
         };
         drop(stale);
         if let Some(w) = next {
-            w.wake();
+            crate::util::wake(w);
         }
     }
 }

@@ -243,7 +243,7 @@ impl<T> Inner<T> {
         cell.with(|w| {
             // SAFETY: forwarded contract: the owning side no longer writes the cell.
             if let Some(w) = unsafe { (*w).as_ref() } {
-                w.wake_by_ref();
+                crate::util::wake_by_ref(w);
             }
         });
     }

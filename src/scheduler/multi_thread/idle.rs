@@ -115,6 +115,22 @@ impl Idle {
         }
     }
 
+    /// A worker stopped for good (its loop unwound): it must never be picked or counted
+    /// again. On the sleepers' list, it is taken off and stays counted as parked. Otherwise
+    /// the counters still count it as unparked — and as searching if it was searching, or if
+    /// a notifier picked it while it slept (`parking`; it then counted it as searching) —
+    /// so it is subtracted as a worker going to sleep would be, without joining the list.
+    pub(super) fn worker_lost(&self, worker: usize, is_searching: bool, parking: bool) {
+        let mut sleepers = crate::loom::lock(&self.sleepers);
+        if let Some(i) = sleepers.iter().position(|&w| w == worker) {
+            sleepers.swap_remove(i);
+            return;
+        }
+        let searching = is_searching || parking;
+        self.state
+            .fetch_sub((1 << UNPARK_SHIFT) | usize::from(searching), SeqCst);
+    }
+
     /// Whether the worker is on the sleeper list.
     pub(super) fn is_parked(&self, worker: usize) -> bool {
         crate::loom::lock(&self.sleepers).contains(&worker)

@@ -84,10 +84,16 @@ pub(super) struct Shared {
     pub(super) inject: Inject<Arc<Handle>>,
     idle: Idle,
     pub(super) owned: OwnedTasks<Arc<Handle>>,
-    shutdown_cores: Mutex<Cores>,
+    /// Workers that have stopped: the cores they handed back, and how many stopped without
+    /// one (a worker that unwound with its core lost). Shutdown waits for all of them.
+    stopped: Mutex<Stopped>,
     shutdown_cv: Condvar,
     config: Config,
     metrics: Box<[WorkerCounters]>,
+    /// Tests only: the next worker to park panics there (with its core in its context), to
+    /// check what `WorkerExit` does.
+    #[cfg(all(test, not(loom)))]
+    fail_next_park: std::sync::atomic::AtomicBool,
     /// When to wake a sibling for a backlog (`policy/spread.rs`).
     spread: SpreadRule,
 }
@@ -117,6 +123,21 @@ pub(crate) struct Core {
 pub(crate) struct Context {
     handle: Arc<Handle>,
     core: RefCell<Option<Box<Core>>>,
+    /// Set while the worker sleeps in `park_internal` (for `WorkerExit`, which must know
+    /// whether the idle protocol counts it as parked).
+    parking: std::cell::Cell<bool>,
+}
+
+#[derive(Default)]
+struct Stopped {
+    cores: Cores,
+    lost: usize,
+}
+
+impl Stopped {
+    fn count(&self) -> usize {
+        self.cores.len() + self.lost
+    }
 }
 
 /// Builds the handle and the cores (one per worker); the caller starts the threads.
@@ -157,12 +178,14 @@ pub(crate) fn create(
             idle: Idle::new(num_workers),
             spread: SpreadRule::new(config.spread_threshold),
             owned: OwnedTasks::new(num_workers * 4),
-            shutdown_cores: Mutex::new(Vec::new()),
+            stopped: Mutex::new(Stopped::default()),
             shutdown_cv: Condvar::new(),
             config,
             metrics: (0..num_workers)
                 .map(|_| WorkerCounters::default())
                 .collect(),
+            #[cfg(all(test, not(loom)))]
+            fail_next_park: std::sync::atomic::AtomicBool::new(false),
         },
         driver: driver_handle,
         blocking,
@@ -175,15 +198,57 @@ pub(crate) fn create(
 pub(crate) fn run(core: Box<Core>, handle: Arc<Handle>) {
     let _current = context::set_current(crate::scheduler::Handle::MultiThread(handle.clone()));
     let _entered = context::enter_runtime();
+    let index = core.index;
     let scheduler_cx = crate::scheduler::Context::MultiThread(Context {
         handle: handle.clone(),
         core: RefCell::new(None),
+        parking: std::cell::Cell::new(false),
     });
     let crate::scheduler::Context::MultiThread(cx) = &scheduler_cx else {
         unreachable!("built as the multi-thread variant just above")
     };
+    let exit = WorkerExit { cx, index };
     let core = context::set_scheduler(&scheduler_cx, || cx.run(core));
+    std::mem::forget(exit);
     handle.shared.return_core(core);
+}
+
+/// Runs only if a worker's loop unwinds. User code cannot make it unwind (tasks run under
+/// `catch_unwind`, wakers are woken through `util::wake`), so this is for a bug in rawrt
+/// itself; even then the runtime keeps serving and its drop does not hang: the core, when
+/// it is in the context (where it is whenever tasks, wakers or the driver run), gives its
+/// queued tasks to the injector and is handed back for shutdown; the idle protocol stops
+/// counting the worker (it is taken off the sleepers' list, its searching mark removed);
+/// and a sibling is woken for the tasks.
+struct WorkerExit<'a> {
+    cx: &'a Context,
+    index: usize,
+}
+
+impl Drop for WorkerExit<'_> {
+    fn drop(&mut self) {
+        let shared = &self.cx.handle.shared;
+        let core = self.cx.core.borrow_mut().take();
+        let was_searching = core.as_ref().is_some_and(|c| c.is_searching);
+        shared
+            .idle
+            .worker_lost(self.index, was_searching, self.cx.parking.get());
+        let mut stopped = crate::loom::lock(&shared.stopped);
+        match core {
+            Some(mut core) => {
+                let tasks = core.lifo_slot.take().into_iter();
+                let tasks: Vec<_> = tasks
+                    .chain(std::iter::from_fn(|| core.run_queue.pop()))
+                    .collect();
+                shared.inject.push_batch(tasks.into_iter());
+                stopped.cores.push(core);
+            }
+            None => stopped.lost += 1,
+        }
+        shared.shutdown_cv.notify_all();
+        drop(stopped);
+        self.cx.handle.notify_parked();
+    }
 }
 
 impl Context {
@@ -299,7 +364,13 @@ impl Context {
         // local queue.
         *self.core.borrow_mut() = Some(core);
         metrics.park();
+        self.parking.set(true);
+        #[cfg(all(test, not(loom)))]
+        if (self.handle.shared.fail_next_park).swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("injected worker failure");
+        }
         let polled = park.park();
+        self.parking.set(false);
         if let Some(events) = polled {
             metrics.epoll_wait(events);
         }
@@ -575,23 +646,23 @@ impl Handle {
         let n = self.shared.remotes.len();
         // `None`: wait as long as it takes (also for a timeout too far to represent).
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let cores = {
-            let mut cores = crate::loom::lock(&self.shared.shutdown_cores);
-            while cores.len() < n {
-                cores = match deadline {
-                    None => wait(&self.shared.shutdown_cv, cores),
+        let (cores, all_stopped) = {
+            let mut stopped = crate::loom::lock(&self.shared.stopped);
+            while stopped.count() < n {
+                stopped = match deadline {
+                    None => wait(&self.shared.shutdown_cv, stopped),
                     Some(deadline) => {
                         let now = Instant::now();
                         if now >= deadline {
                             break;
                         }
-                        wait_timeout(&self.shared.shutdown_cv, cores, deadline - now)
+                        wait_timeout(&self.shared.shutdown_cv, stopped, deadline - now)
                     }
                 };
             }
-            std::mem::take(&mut *cores)
+            let all = stopped.count() == n;
+            (std::mem::take(&mut stopped.cores), all)
         };
-        let all_stopped = cores.len() == n;
         self.cancel_everything(cores);
         all_stopped
     }
@@ -599,7 +670,7 @@ impl Handle {
     /// Cleans up after `Builder::build` failed to start every worker (those started were
     /// joined already).
     pub(crate) fn shutdown_after_failed_start(&self) {
-        let cores = std::mem::take(&mut *crate::loom::lock(&self.shared.shutdown_cores));
+        let cores = std::mem::take(&mut crate::loom::lock(&self.shared.stopped).cores);
         self.cancel_everything(cores);
     }
 
@@ -651,8 +722,8 @@ fn wait_timeout<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>, t: Duration) -> M
 
 impl Shared {
     fn return_core(&self, core: Box<Core>) {
-        let mut cores = crate::loom::lock(&self.shutdown_cores);
-        cores.push(core);
+        let mut stopped = crate::loom::lock(&self.stopped);
+        stopped.cores.push(core);
         self.shutdown_cv.notify_all();
     }
 }
@@ -690,5 +761,95 @@ impl FastRand {
         x ^= x << 17;
         self.state = x;
         ((x >> 32).wrapping_mul(u64::from(n)) >> 32) as u32
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::sync::mpsc;
+
+    /// A runtime of `n` workers without the runtime layer: the handle and the threads.
+    fn start(n: usize) -> (Arc<Handle>, Vec<std::thread::JoinHandle<()>>) {
+        let blocking = blocking::Spawner::new(blocking::Config {
+            max_threads: 1,
+            keep_alive: Duration::from_secs(1),
+            thread_name: Arc::new(|i| format!("test-blocking-{i}")),
+            stack_size: None,
+        });
+        let config = Config {
+            global_queue_interval: None,
+            event_interval: 61,
+            lifo_enabled: true,
+            spread_threshold: Duration::ZERO,
+        };
+        let driver = reactor::Driver::new(64).unwrap();
+        let (handle, cores) = create(n, driver, blocking, config);
+        let threads = cores
+            .into_iter()
+            .map(|core| {
+                let h = handle.clone();
+                std::thread::spawn(move || run(core, h))
+            })
+            .collect();
+        (handle, threads)
+    }
+
+    fn run_tasks(handle: &Arc<Handle>, n: usize) {
+        let (tx, rx) = mpsc::channel();
+        for i in 0..n {
+            let tx = tx.clone();
+            drop(handle.spawn(async move { tx.send(i).unwrap() }, None));
+        }
+        let mut got: Vec<usize> = (0..n)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(10))
+                    .expect("a task ran")
+            })
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_worker_that_unwinds_hands_its_core_back_and_the_rest_keep_serving() {
+        let (handle, threads) = start(2);
+        run_tasks(&handle, 10);
+        // The next worker to park dies there, its core in its context.
+        handle.shared.fail_next_park.store(true, SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while crate::loom::lock(&handle.shared.stopped).count() == 0 {
+            assert!(Instant::now() < deadline, "no worker parked");
+            drop(handle.spawn(async {}, None));
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        {
+            let stopped = crate::loom::lock(&handle.shared.stopped);
+            assert_eq!(
+                (stopped.cores.len(), stopped.lost),
+                (1, 0),
+                "the core came back"
+            );
+        }
+        // The survivor runs everything, remote spawns included, sleeping and waking as usual.
+        for _ in 0..20 {
+            run_tasks(&handle, 50);
+        }
+        // Shutdown waits for the survivor only; it does not hang for the dead one.
+        assert!(handle.shutdown());
+        let (done_tx, done_rx) = mpsc::channel();
+        let h = handle.clone();
+        std::thread::spawn(move || done_tx.send(h.finish_shutdown(None)).unwrap());
+        let all_stopped = done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("finish_shutdown returned");
+        assert!(all_stopped);
+        let results: Vec<_> = threads.into_iter().map(|t| t.join()).collect();
+        assert_eq!(
+            results.iter().filter(|r| r.is_err()).count(),
+            1,
+            "one worker died"
+        );
     }
 }
