@@ -11,6 +11,7 @@ use rawrt_sys::socket;
 
 use super::{current_reactor, each_addr, TcpStream};
 use crate::reactor::{Direction, PollEvented};
+use crate::scheduler::coop;
 
 /// Backlog passed to `listen(2)`; the kernel caps it at `net.core.somaxconn`.
 const BACKLOG: i32 = 4096;
@@ -77,10 +78,10 @@ impl TcpListener {
 
     /// Polls for a connection; see [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (fd, addr) = match self
-            .io
-            .poll_io(cx, Direction::Read, |fd| socket::accept(fd.as_fd()))
-        {
+        let (fd, addr) = match coop::poll_budgeted(cx, |cx| {
+            self.io
+                .poll_io(cx, Direction::Read, |fd| socket::accept(fd.as_fd()))
+        }) {
             Poll::Ready(Ok(v)) => v,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,

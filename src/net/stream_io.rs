@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use rawrt_sys::socket;
 
 use crate::reactor::{Direction, PollEvented};
+use crate::scheduler::coop;
 
 /// A registered stream socket.
 pub(crate) type Io = PollEvented<OwnedFd>;
@@ -20,7 +21,9 @@ pub(crate) fn poll_read(io: &Io, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<i
         return Poll::Ready(Ok(0));
     }
     let len = buf.len();
-    io.poll_stream(cx, Direction::Read, len, |fd| socket::read(fd.as_fd(), buf))
+    coop::poll_budgeted(cx, |cx| {
+        io.poll_stream(cx, Direction::Read, len, |fd| socket::read(fd.as_fd(), buf))
+    })
 }
 
 /// Polls a read into possibly uninitialized memory.
@@ -34,8 +37,10 @@ pub(crate) fn poll_read_uninit(
         return Poll::Ready(Ok(0));
     }
     let len = buf.len();
-    io.poll_stream(cx, Direction::Read, len, |fd| {
-        socket::read_uninit(fd.as_fd(), buf)
+    coop::poll_budgeted(cx, |cx| {
+        io.poll_stream(cx, Direction::Read, len, |fd| {
+            socket::read_uninit(fd.as_fd(), buf)
+        })
     })
 }
 
@@ -48,7 +53,9 @@ pub(crate) fn poll_peek(io: &Io, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<i
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_io(cx, Direction::Read, |fd| socket::peek(fd.as_fd(), buf))
+    coop::poll_budgeted(cx, |cx| {
+        io.poll_io(cx, Direction::Read, |fd| socket::peek(fd.as_fd(), buf))
+    })
 }
 
 /// Polls a write (`send` with `MSG_NOSIGNAL`).
@@ -56,8 +63,10 @@ pub(crate) fn poll_write(io: &Io, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::
     if buf.is_empty() {
         return Poll::Ready(Ok(0));
     }
-    io.poll_stream(cx, Direction::Write, buf.len(), |fd| {
-        socket::send(fd.as_fd(), buf)
+    coop::poll_budgeted(cx, |cx| {
+        io.poll_stream(cx, Direction::Write, buf.len(), |fd| {
+            socket::send(fd.as_fd(), buf)
+        })
     })
 }
 
@@ -71,8 +80,10 @@ pub(crate) fn poll_write_vectored(
     if len == 0 {
         return Poll::Ready(Ok(0));
     }
-    io.poll_stream(cx, Direction::Write, len, |fd| {
-        socket::send_vectored(fd.as_fd(), bufs)
+    coop::poll_budgeted(cx, |cx| {
+        io.poll_stream(cx, Direction::Write, len, |fd| {
+            socket::send_vectored(fd.as_fd(), bufs)
+        })
     })
 }
 

@@ -11,6 +11,7 @@ use rawrt_sys::socket;
 
 use super::{current_reactor, each_addr};
 use crate::reactor::{Direction, PollEvented};
+use crate::scheduler::coop;
 
 /// A UDP socket.
 ///
@@ -115,8 +116,10 @@ impl UdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |fd| {
-            socket::send_to(fd.as_fd(), buf, &target)
+        coop::poll_budgeted(cx, |cx| {
+            self.io.poll_io(cx, Direction::Write, |fd| {
+                socket::send_to(fd.as_fd(), buf, &target)
+            })
         })
     }
 
@@ -134,8 +137,10 @@ impl UdpSocket {
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
         // Datagrams: a short read says nothing about what is left queued, so readiness is
         // cleared only on WouldBlock (poll_io), never after a successful receive.
-        self.io
-            .poll_io(cx, Direction::Read, |fd| socket::recv_from(fd.as_fd(), buf))
+        coop::poll_budgeted(cx, |cx| {
+            self.io
+                .poll_io(cx, Direction::Read, |fd| socket::recv_from(fd.as_fd(), buf))
+        })
     }
 
     /// As [`recv_from`](Self::recv_from), but leaves the datagram queued (`MSG_PEEK`): the next
@@ -150,8 +155,10 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        self.io
-            .poll_io(cx, Direction::Read, |fd| socket::peek_from(fd.as_fd(), buf))
+        coop::poll_budgeted(cx, |cx| {
+            self.io
+                .poll_io(cx, Direction::Read, |fd| socket::peek_from(fd.as_fd(), buf))
+        })
     }
 
     /// Sends `buf` as one datagram to the connected peer; see [`connect`](Self::connect). Fails
@@ -163,8 +170,10 @@ impl UdpSocket {
 
     /// Polls sending to the connected peer; see [`send`](Self::send).
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |fd| socket::send(fd.as_fd(), buf))
+        coop::poll_budgeted(cx, |cx| {
+            self.io
+                .poll_io(cx, Direction::Write, |fd| socket::send(fd.as_fd(), buf))
+        })
     }
 
     /// Receives one datagram from the connected peer, returning its length.
@@ -174,8 +183,10 @@ impl UdpSocket {
 
     /// Polls receiving from the connected peer; see [`recv`](Self::recv).
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |fd| socket::recv(fd.as_fd(), buf, 0))
+        coop::poll_budgeted(cx, |cx| {
+            self.io
+                .poll_io(cx, Direction::Read, |fd| socket::recv(fd.as_fd(), buf, 0))
+        })
     }
 
     /// The address this socket is bound to.

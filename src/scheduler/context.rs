@@ -5,6 +5,7 @@
 //! | `handle`: the current runtime | a worker (for its life), `block_on`, `Handle::enter`, a blocking-pool closure | `rawrt::spawn` and friends, the I/O and timer constructors (borrowed), `Handle::current` (cloned) |
 //! | `scheduler`: the running scheduler loop's per-thread state (a worker's core slot) | a worker's loop, the current-thread `block_on` loop, for their whole run | every wake and spawn on this thread, to queue locally without a lock |
 //! | `entered`: this thread drives a runtime | a worker, `block_on` | `block_on`, which refuses to nest |
+//! | `budget`: the running task poll's cooperative budget (`coop.rs`) | each task poll, `block_on`'s polls, `unconstrained` | every resource operation (`coop::poll_proceed`) |
 //!
 //! Everything is reached through [`with_current`] and [`with_scheduler`], which borrow;
 //! nothing on the spawn path clones a handle. `scheduler` is a pointer to a value on the
@@ -17,12 +18,14 @@
 use std::cell::{Cell, RefCell};
 use std::ptr;
 
+use super::coop::Budget;
 use super::{Context, Handle};
 
 struct ThreadContext {
     handle: RefCell<Option<Handle>>,
     scheduler: Cell<*const Context>,
     entered: Cell<bool>,
+    budget: Cell<Budget>,
 }
 
 thread_local! {
@@ -31,8 +34,31 @@ thread_local! {
             handle: RefCell::new(None),
             scheduler: Cell::new(ptr::null()),
             entered: Cell::new(false),
+            budget: Cell::new(Budget::unconstrained()),
         }
     };
+}
+
+/// The running task poll's budget (unconstrained outside one, and while the thread exits).
+#[inline]
+pub(crate) fn budget() -> Budget {
+    CONTEXT
+        .try_with(|cx| cx.budget.get())
+        .unwrap_or(Budget::unconstrained())
+}
+
+/// Sets the budget, returning the previous one.
+#[inline]
+pub(crate) fn replace_budget(budget: Budget) -> Budget {
+    CONTEXT
+        .try_with(|cx| cx.budget.replace(budget))
+        .unwrap_or(Budget::unconstrained())
+}
+
+/// Sets the budget.
+#[inline]
+pub(crate) fn set_budget(budget: Budget) {
+    let _ = CONTEXT.try_with(|cx| cx.budget.set(budget));
 }
 
 /// Runs `f` with the current runtime's handle, borrowed, and this thread's scheduler

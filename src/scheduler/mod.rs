@@ -6,7 +6,8 @@
 //! - `inject.rs`: the global injector queue both flavours use for remote wakes;
 //! - `blocking.rs`: the pool of threads that run blocking closures;
 //! - `policy/`: the heuristics the worker loop asks (injector interval, waking a sibling);
-//! - `context.rs`: the one thread-local (current runtime, scheduler loop, entered flag);
+//! - `context.rs`: the one thread-local (current runtime, scheduler loop, entered flag,
+//!   cooperative budget); `coop.rs`: the budget each task poll gets and what charges it;
 //! - `counters.rs`: per-worker counters; `park_thread.rs`: `block_on`'s thread parking.
 //!
 //! [`Handle`] is what the runtime layer wraps as `rawrt::Handle`: one `Arc` per flavour,
@@ -14,6 +15,7 @@
 
 pub(crate) mod blocking;
 pub(crate) mod context;
+pub(crate) mod coop;
 mod counters;
 pub(crate) mod current_thread;
 pub(crate) mod inject;

@@ -36,7 +36,7 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
-        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+        if let Poll::Ready(v) = super::coop::budget(|| future.as_mut().poll(&mut cx)) {
             return v;
         }
         while !state.notified.swap(false, Ordering::Acquire) {

@@ -70,6 +70,7 @@ use rawrt_sys::signal as sys;
 
 use crate::reactor::{self, Direction, PollEvented};
 use crate::runtime::with_current_reactor;
+use crate::scheduler::coop;
 
 /// A kind of signal: a signal number, with constructors for the common ones.
 ///
@@ -388,13 +389,16 @@ impl Signal {
         // The count moves before the wake fd is written, so once an edge has woken us the
         // new count is visible; without a new count, the readiness is cleared (unless a
         // newer edge arrived meanwhile) and we wait for the next edge.
-        let res = self.io.poll_io(cx, Direction::Read, |_| {
-            let now = sys::deliveries(signo);
-            if now == *seen {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            *seen = now;
-            Ok(())
+        let io = &self.io;
+        let res = coop::poll_budgeted(cx, |cx| {
+            io.poll_io(cx, Direction::Read, |_| {
+                let now = sys::deliveries(signo);
+                if now == *seen {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                *seen = now;
+                Ok(())
+            })
         });
         match res {
             Poll::Pending => Poll::Pending,

@@ -87,6 +87,7 @@ use std::task::{Context, Poll, Waker};
 use super::slab::Slab;
 use crate::loom::lock;
 use crate::loom::sync::{Arc, Mutex};
+use crate::scheduler::coop;
 
 /// Creates a bounded channel that buffers at most `capacity` values.
 ///
@@ -452,6 +453,13 @@ impl<T> Future for SendFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        coop::poll_budgeted(cx, |cx| this.poll_send(cx))
+    }
+}
+
+impl<T> SendFuture<'_, T> {
+    fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let this = self;
         let mut stale = None;
         let mut rx_waker = None;
         let poll = {
@@ -606,6 +614,10 @@ impl<T> Receiver<T> {
     /// and closed for good (see [`recv`](Self::recv)), or `Pending`, in which case `cx`'s waker
     /// is woken when a value arrives or the last sender goes away.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        coop::poll_budgeted(cx, |cx| self.poll_recv_unbudgeted(cx))
+    }
+
+    fn poll_recv_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let (poll, wake, stale) = {
             let mut shared = lock(&self.chan.shared);
             if let Some(value) = shared.buffer.pop_front() {

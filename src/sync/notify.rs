@@ -77,6 +77,7 @@ use super::slab::Slab;
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::loom::sync::Mutex;
+use crate::scheduler::coop;
 
 /// Notifies tasks waiting on [`notified`](Notify::notified).
 ///
@@ -334,12 +335,14 @@ impl Future for Notified<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.register(Some(cx.waker())) {
-            this.state = State::Done;
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
+        coop::poll_budgeted(cx, |cx| {
+            if this.register(Some(cx.waker())) {
+                this.state = State::Done;
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
     }
 }
 

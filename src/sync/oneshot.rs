@@ -67,6 +67,7 @@ use std::task::{Context, Poll, Waker};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::loom::sync::Arc;
 use crate::loom::UnsafeCell;
+use crate::scheduler::coop;
 
 /// The receiver's waker cell is written and readable by the sender.
 const RX_WAKER: usize = 0b0001;
@@ -403,6 +404,13 @@ impl<T> Future for Receiver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        coop::poll_budgeted(cx, |cx| this.poll_value(cx))
+    }
+}
+
+impl<T> Receiver<T> {
+    fn poll_value(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let this = self;
         let inner = &*this.inner;
         let state = inner.load();
         if state & COMPLETE == 0 {

@@ -1,9 +1,7 @@
 //! `JoinHandle`: the awaitable owner of a task's output.
 
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::raw::RawTask;
@@ -65,10 +63,11 @@ impl<T> JoinHandle<T> {
     }
 }
 
-impl<T> Future for JoinHandle<T> {
-    type Output = Result<T, JoinError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+impl<T> JoinHandle<T> {
+    /// Reads the output if the task has finished, else stores `cx`'s waker. The `Future`
+    /// impl (with the cooperative budget, which this layer knows nothing of) is in
+    /// `src/task/join.rs`.
+    pub(crate) fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         let mut ret: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `T` is the task's output type (fixed at spawn) and we are its JoinHandle.
         unsafe {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::reactor;
 use crate::reactor::timer::TimerKey;
 use crate::runtime::with_current_reactor;
+use crate::scheduler::coop;
 
 /// Waits until `duration` has elapsed.
 ///
@@ -83,11 +84,19 @@ pub(crate) fn far_future() -> Instant {
 impl Future for Sleep {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A timer is a resource: charged to the cooperative budget when it completes.
+        let this = self.get_mut();
+        coop::poll_budgeted(cx, |cx| this.poll_elapsed(cx))
+    }
+}
+
+impl Sleep {
+    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if self.elapsed {
             return Poll::Ready(());
         }
-        let this = &mut *self;
+        let this = self;
         match &this.entry {
             Some((handle, key)) => {
                 if !handle.poll_timer(*key, cx.waker()) {

@@ -7,6 +7,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::{sleep, sleep_until, Sleep};
+use crate::scheduler::coop;
 
 /// The error of [`timeout`]: the deadline passed first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,12 +52,20 @@ async fn race<F: Future>(future: F, delay: Sleep) -> Result<F::Output, Elapsed> 
     let mut future = pin!(future);
     let mut delay = pin!(delay);
     poll_fn(|cx| {
+        let had_budget = coop::has_budget_remaining();
         if let Poll::Ready(v) = future.as_mut().poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match delay.as_mut().poll(cx) {
+        let mut poll_delay = || match delay.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
+        };
+        // If the future itself spent the budget, the deadline is still checked (with no
+        // budget): a future that always exhausts it would otherwise never time out.
+        if had_budget && !coop::has_budget_remaining() {
+            coop::with_unconstrained(poll_delay)
+        } else {
+            poll_delay()
         }
     })
     .await

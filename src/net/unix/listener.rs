@@ -12,6 +12,7 @@ use rawrt_sys::{socket, unix};
 use super::{SocketAddr, UnixStream};
 use crate::net::current_reactor;
 use crate::reactor::{Direction, PollEvented};
+use crate::scheduler::coop;
 
 /// Backlog passed to `listen(2)`; the kernel caps it at `net.core.somaxconn`.
 const BACKLOG: i32 = 4096;
@@ -112,10 +113,10 @@ impl UnixListener {
 
     /// Polls for a connection; see [`accept`](Self::accept).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (fd, addr) = match self
-            .io
-            .poll_io(cx, Direction::Read, |fd| unix::accept(fd.as_fd()))
-        {
+        let (fd, addr) = match coop::poll_budgeted(cx, |cx| {
+            self.io
+                .poll_io(cx, Direction::Read, |fd| unix::accept(fd.as_fd()))
+        }) {
             Poll::Ready(Ok(v)) => v,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use super::blocking;
 use super::context;
+use super::coop;
 use super::counters::{CounterValues, WorkerCounters};
 use super::inject::Inject;
 use crate::reactor;
@@ -182,7 +183,7 @@ impl Handle {
                 registered = true;
             }
             if main.woken.swap(false, SeqCst) {
-                if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                if let Poll::Ready(v) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                     return v;
                 }
             }
@@ -225,7 +226,7 @@ impl Handle {
         let interval = self.config.event_interval.max(1);
         loop {
             if main.woken.swap(false, SeqCst) {
-                if let Poll::Ready(v) = future.as_mut().poll(cx) {
+                if let Poll::Ready(v) = coop::budget(|| future.as_mut().poll(cx)) {
                     return v;
                 }
             }
@@ -235,7 +236,7 @@ impl Handle {
                     break;
                 };
                 self.metrics.poll();
-                task.run();
+                coop::budget(|| task.run());
                 ran += 1;
                 if main.woken.load(SeqCst) {
                     break;

@@ -47,6 +47,7 @@ use super::queue::{self, LOCAL_QUEUE_CAPACITY};
 use crate::reactor;
 use crate::scheduler::blocking;
 use crate::scheduler::context;
+use crate::scheduler::coop;
 use crate::scheduler::counters::{CounterValues, WorkerCounters};
 use crate::scheduler::inject::Inject;
 use crate::scheduler::policy::{PollTimer, SpreadRule};
@@ -280,7 +281,7 @@ impl Context {
         let metrics = &self.handle.shared.metrics[core.index];
         *self.core.borrow_mut() = Some(core);
         metrics.poll();
-        task.run();
+        coop::budget(|| task.run());
         let mut lifo_polls = 0;
         loop {
             let mut core = self.take_core();
@@ -299,7 +300,7 @@ impl Context {
             *self.core.borrow_mut() = Some(core);
             metrics.poll();
             metrics.lifo_hit();
-            task.run();
+            coop::budget(|| task.run());
         }
     }
 
