@@ -61,6 +61,7 @@ mod scheduler;
 
 pub mod runtime;
 
+pub mod io;
 pub mod net;
 pub mod signal;
 pub mod stats;

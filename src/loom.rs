@@ -16,6 +16,7 @@
 //! | `scheduler/loom_inject.rs` | injector: concurrent push/pop, push vs close |
 //! | `scheduler/multi_thread/loom_park.rs` | parker: unpark vs park on the condvar path, work published vs park loop |
 //! | `scheduler/multi_thread/loom_idle.rs` | idle protocol: the last searcher parks while work is published |
+//! | `reactor/loom_scheduled_io.rs` | readiness waiters' list: an event racing two waiters registering |
 //! | `sync/loom_oneshot.rs` | oneshot: send vs receiver drop/poll, sender drop vs poll, `closed` vs receiver drop |
 //!
 //! `task_core/loom_support.rs` holds their shared helpers (a test `Schedule`r over a real

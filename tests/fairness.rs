@@ -162,3 +162,167 @@ fn always_ready_readers_on_every_worker_do_not_starve_the_rest() {
         drop(rt);
     });
 }
+
+#[test]
+fn many_tasks_accepting_on_one_listener_all_get_connections() {
+    const N: usize = 8;
+    with_timeout("shared listener", LIMIT, || {
+        let rt = common::runtime(2, "accept");
+        rt.block_on(async {
+            let listener = Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+            let addr = listener.local_addr().unwrap();
+            let acceptors: Vec<_> = (0..N)
+                .map(|_| {
+                    let l = listener.clone();
+                    rawrt::spawn(async move { l.accept().await.map(|(s, _)| s) })
+                })
+                .collect();
+            // Every acceptor waits before the first connection arrives.
+            rawrt::time::sleep(Duration::from_millis(50)).await;
+            let mut clients = Vec::new();
+            for _ in 0..N {
+                clients.push(TcpStream::connect(addr).await.unwrap());
+            }
+            for a in acceptors {
+                a.await.unwrap().expect("each acceptor got a connection");
+            }
+        });
+    });
+}
+
+#[test]
+fn many_tasks_receiving_on_one_udp_socket_all_get_datagrams() {
+    const N: usize = 8;
+    with_timeout("shared UDP socket", LIMIT, || {
+        let rt = common::runtime(2, "udp");
+        rt.block_on(async {
+            let socket = Arc::new(rawrt::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+            let addr = socket.local_addr().unwrap();
+            let receivers: Vec<_> = (0..N)
+                .map(|_| {
+                    let s = socket.clone();
+                    rawrt::spawn(async move {
+                        let mut buf = [0u8; 8];
+                        s.recv_from(&mut buf).await.map(|(n, _)| buf[..n].to_vec())
+                    })
+                })
+                .collect();
+            rawrt::time::sleep(Duration::from_millis(50)).await;
+            let sender = rawrt::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            for i in 0..N as u8 {
+                sender.send_to(&[i], addr).await.unwrap();
+            }
+            let mut got: Vec<u8> = Vec::new();
+            for r in receivers {
+                got.extend(r.await.unwrap().expect("each receiver got a datagram"));
+            }
+            got.sort_unstable();
+            assert_eq!(got, (0..N as u8).collect::<Vec<_>>());
+        });
+    });
+}
+
+#[test]
+fn several_tasks_wait_readable_on_one_stream_and_try_read_says_would_block() {
+    with_timeout("readable waiters", LIMIT, || {
+        let rt = common::runtime(2, "readable");
+        rt.block_on(async {
+            let (a, mut b) = rawrt::net::UnixStream::pair().unwrap();
+            let a = Arc::new(a);
+            let mut buf = [0u8; 4];
+            let err = a.try_read(&mut buf).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            let waiters: Vec<_> = (0..4)
+                .map(|_| {
+                    let a = a.clone();
+                    rawrt::spawn(async move { a.readable().await })
+                })
+                .collect();
+            rawrt::time::sleep(Duration::from_millis(20)).await;
+            b.write_all(b"data").await.unwrap();
+            for w in waiters {
+                w.await.unwrap().expect("every waiter is woken by the data");
+            }
+            assert_eq!(a.try_read(&mut buf).unwrap(), 4);
+            assert_eq!(&buf, b"data");
+            let ready = a
+                .ready(rawrt::io::Interest::READABLE | rawrt::io::Interest::WRITABLE)
+                .await
+                .unwrap();
+            assert!(ready.is_writable());
+            drop(b);
+            a.readable().await.unwrap();
+            assert_eq!(a.try_read(&mut buf).unwrap(), 0, "end of stream");
+        });
+    });
+}
+
+#[test]
+fn block_in_place_keeps_the_other_tasks_running() {
+    use std::sync::mpsc;
+    with_timeout("block_in_place", LIMIT, || {
+        // One worker: without the hand-off, nothing else could run while it blocks.
+        let rt = common::runtime(1, "bip");
+        rt.block_on(async {
+            let (release, blocked) = mpsc::channel::<()>();
+            let blocker = rawrt::spawn(async move {
+                let here = std::thread::current().id();
+                let got = rawrt::task::block_in_place(move || {
+                    // Blocks this thread until the others have run.
+                    blocked.recv_timeout(Duration::from_secs(20)).is_ok()
+                });
+                (got, here, std::thread::current().id())
+            });
+            // These run on the worker's new thread meanwhile.
+            rawrt::time::sleep(Duration::from_millis(20)).await;
+            let others: Vec<_> = (0..10).map(|i| rawrt::spawn(async move { i })).collect();
+            let mut sum = 0;
+            for o in others {
+                sum += o.await.unwrap();
+            }
+            assert_eq!(sum, 45);
+            release.send(()).unwrap();
+            let (released, before, after) = blocker.await.unwrap();
+            assert!(released, "the other tasks ran while block_in_place blocked");
+            assert_eq!(before, after, "the task continues on its thread after f");
+            // The runtime goes on with its (moved) worker.
+            assert_eq!(rawrt::spawn(async { 1 }).await.unwrap(), 1);
+        });
+        drop(rt);
+    });
+}
+
+#[test]
+fn block_in_place_may_block_on_and_works_outside_workers() {
+    let rt = common::runtime(2, "bip2");
+    // On the block_on thread and outside any runtime it just runs.
+    assert_eq!(rawrt::task::block_in_place(|| 1), 1);
+    rt.block_on(async {
+        assert_eq!(rawrt::task::block_in_place(|| 2), 2);
+        let nested = rawrt::spawn(async {
+            rawrt::task::block_in_place(|| {
+                // Inside, the thread no longer drives the runtime: block_on is allowed.
+                rawrt::Handle::current()
+                    .block_on(async { rawrt::spawn(async { 3 }).await.unwrap() })
+            })
+        });
+        assert_eq!(nested.await.unwrap(), 3);
+    });
+}
+
+#[test]
+fn block_in_place_on_a_current_thread_runtime_panics() {
+    let rt = rawrt::Builder::new_current_thread().build().unwrap();
+    let err = rt
+        .block_on(async { rawrt::spawn(async { rawrt::task::block_in_place(|| ()) }).await })
+        .unwrap_err();
+    assert!(err.is_panic());
+    let msg = common::panic_message(&*err.into_panic());
+    assert!(msg.contains("current-thread runtime"), "{msg}");
+    let direct = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { rawrt::task::block_in_place(|| ()) })
+    }));
+    assert!(direct.is_err(), "in block_on itself too");
+    // The runtime is still usable.
+    assert_eq!(rt.block_on(async { 5 }), 5);
+}

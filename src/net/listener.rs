@@ -1,7 +1,6 @@
 //! `TcpListener`.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -72,8 +71,15 @@ impl TcpListener {
     /// descriptors (`EMFILE`/`ENFILE`) the pending connection stays queued and the listener
     /// stays ready, so calling `accept` again at once would fail again: back off (sleep, or
     /// close something) before retrying. The worker itself never spins on it.
+    ///
+    /// Any number of tasks may wait in `accept` on one listener (shared through an `Arc`):
+    /// each waits in the listener's list of waiters, and each connection goes to one of them.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let accept = self
+            .io
+            .async_io(Direction::Read, |fd| socket::accept(fd.as_fd()));
+        let (fd, addr) = coop::budgeted(accept).await?;
+        TcpStream::from_fd(fd, self.io.reactor()).map(|s| (s, addr))
     }
 
     /// Polls for a connection; see [`accept`](Self::accept).

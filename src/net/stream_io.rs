@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use rawrt_sys::socket;
 
+use crate::io::{Interest, Ready};
 use crate::reactor::{Direction, PollEvented};
 use crate::scheduler::coop;
 
@@ -85,6 +86,30 @@ pub(crate) fn poll_write_vectored(
             socket::send_vectored(fd.as_fd(), bufs)
         })
     })
+}
+
+/// Peeks, waiting in the waiters' list (any number of tasks may at once).
+pub(crate) async fn peek(io: &Io, buf: &mut [u8]) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    coop::budgeted(io.async_io(Direction::Read, |fd| socket::peek(fd.as_fd(), buf))).await
+}
+
+/// Waits until the socket is ready for some of `interest`, in the waiters' list.
+pub(crate) async fn ready(io: &Io, interest: Interest) -> io::Result<Ready> {
+    let event = coop::budgeted(io.ready(interest.mask())).await?;
+    Ok(Ready::from_reactor(event.ready))
+}
+
+/// A read now, if the socket is known readable; `WouldBlock` (without a syscall) if not.
+pub(crate) fn try_read(io: &Io, buf: &mut [u8]) -> io::Result<usize> {
+    io.try_io(Direction::Read, |fd| socket::read(fd.as_fd(), buf))
+}
+
+/// A write now, if the socket is known writable; `WouldBlock` (without a syscall) if not.
+pub(crate) fn try_write(io: &Io, buf: &[u8]) -> io::Result<usize> {
+    io.try_io(Direction::Write, |fd| socket::send(fd.as_fd(), buf))
 }
 
 /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.

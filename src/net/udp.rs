@@ -1,7 +1,6 @@
 //! `UdpSocket`.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -10,6 +9,7 @@ use std::task::{Context, Poll};
 use rawrt_sys::socket;
 
 use super::{current_reactor, each_addr};
+use crate::io::{Interest, Ready};
 use crate::reactor::{Direction, PollEvented};
 use crate::scheduler::coop;
 
@@ -20,10 +20,10 @@ use crate::scheduler::coop;
 /// [`send`](Self::send) and [`recv`](Self::recv) talk to it, and datagrams from other
 /// addresses are dropped by the kernel.
 ///
-/// Every method takes `&self`, so the socket can be shared (in an `Arc`) between a task that
-/// sends and one that receives. As with the stream types, each direction has one waker slot:
-/// if two tasks wait to receive (or two to send) on the same socket at once, only the last to
-/// poll is woken.
+/// Every method takes `&self`, so the socket can be shared (in an `Arc`) between tasks. Any
+/// number of tasks may wait in the async methods at once (each waits in the socket's list of
+/// waiters, and each datagram goes to one receiver); the `poll_*` methods keep one waker per
+/// direction, the latest poller's.
 ///
 /// Each receive returns one whole datagram; a datagram longer than the buffer is truncated
 /// and the rest of it discarded, so size buffers for the largest datagram expected (65,507
@@ -106,7 +106,10 @@ impl UdpSocket {
                 ))
             }
         };
-        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+        let send = self.io.async_io(Direction::Write, |fd| {
+            socket::send_to(fd.as_fd(), buf, &target)
+        });
+        coop::budgeted(send).await
     }
 
     /// Polls sending one datagram to `target`; see [`send_to`](Self::send_to).
@@ -126,7 +129,10 @@ impl UdpSocket {
     /// Receives one datagram, returning its length and the sender's address. Waits until one
     /// arrives.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+        let recv = self
+            .io
+            .async_io(Direction::Read, |fd| socket::recv_from(fd.as_fd(), buf));
+        coop::budgeted(recv).await
     }
 
     /// Polls receiving one datagram; see [`recv_from`](Self::recv_from).
@@ -146,7 +152,10 @@ impl UdpSocket {
     /// As [`recv_from`](Self::recv_from), but leaves the datagram queued (`MSG_PEEK`): the next
     /// receive returns it again.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_peek_from(cx, buf)).await
+        let peek = self
+            .io
+            .async_io(Direction::Read, |fd| socket::peek_from(fd.as_fd(), buf));
+        coop::budgeted(peek).await
     }
 
     /// Polls a peek; see [`peek_from`](Self::peek_from).
@@ -165,7 +174,10 @@ impl UdpSocket {
     /// (`EDESTADDRREQ`) if there is none. That a previous datagram was refused (ICMP port
     /// unreachable) may be reported here, or by the next receive, as `ConnectionRefused`.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_send(cx, buf)).await
+        let send = self
+            .io
+            .async_io(Direction::Write, |fd| socket::send(fd.as_fd(), buf));
+        coop::budgeted(send).await
     }
 
     /// Polls sending to the connected peer; see [`send`](Self::send).
@@ -178,7 +190,74 @@ impl UdpSocket {
 
     /// Receives one datagram from the connected peer, returning its length.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_recv(cx, buf)).await
+        let recv = self
+            .io
+            .async_io(Direction::Read, |fd| socket::recv(fd.as_fd(), buf, 0));
+        coop::budgeted(recv).await
+    }
+
+    /// Waits until the socket is ready for some of `interest`; see
+    /// [`TcpStream::ready`](crate::net::TcpStream::ready).
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        let event = coop::budgeted(self.io.ready(interest.mask())).await?;
+        Ok(Ready::from_reactor(event.ready))
+    }
+
+    /// Waits until a datagram can be received; then use [`try_recv`](Self::try_recv) or
+    /// [`try_recv_from`](Self::try_recv_from).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Waits until a datagram can be sent.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.ready(Interest::WRITABLE).await.map(drop)
+    }
+
+    /// Receives from the connected peer now, if the socket is known readable: `WouldBlock`
+    /// (no syscall) if not, or if nothing is queued (which clears the readiness).
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |fd| socket::recv(fd.as_fd(), buf, 0))
+    }
+
+    /// Receives one datagram now, if the socket is known readable; see
+    /// [`try_recv`](Self::try_recv).
+    ///
+    /// ```
+    /// # let rt = rawrt::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// # let a = rawrt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// # let b = rawrt::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.send_to(b"one", b.local_addr()?).await?;
+    /// let mut buf = [0u8; 8];
+    /// let (n, _) = loop {
+    ///     b.readable().await?;
+    ///     match b.try_recv_from(&mut buf) {
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         res => break res?,
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"one");
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .try_io(Direction::Read, |fd| socket::recv_from(fd.as_fd(), buf))
+    }
+
+    /// Sends to the connected peer now, if the socket is known writable.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Write, |fd| socket::send(fd.as_fd(), buf))
+    }
+
+    /// Sends one datagram to `target` now, if the socket is known writable.
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.io.try_io(Direction::Write, |fd| {
+            socket::send_to(fd.as_fd(), buf, &target)
+        })
     }
 
     /// Polls receiving from the connected peer; see [`recv`](Self::recv).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::scheduled_io::ReadyEvent;
-use super::{Direction, Handle, ScheduledIo};
+use super::{Direction, Handle, Ready, ScheduledIo};
 
 /// An I/O object registered with a reactor for its whole life.
 pub(crate) struct PollEvented<T: AsFd + Into<OwnedFd>> {
@@ -98,6 +98,50 @@ impl<T: AsFd + Into<OwnedFd>> PollEvented<T> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
                 res => return Poll::Ready(res),
             }
+        }
+    }
+
+    /// Waits until the resource is ready for some of `interest` (or shut down: an error).
+    /// Any number of tasks may wait at once, each woken by the events it waits for.
+    pub(crate) async fn ready(&self, interest: Ready) -> io::Result<ReadyEvent> {
+        self.shared.readiness(interest).await
+    }
+
+    /// The async counterpart of [`poll_io`](Self::poll_io): waits in the waiters' list (so
+    /// any number of tasks may do this at once), runs `f` once ready, and on `WouldBlock`
+    /// clears the readiness and waits again.
+    pub(crate) async fn async_io<R>(
+        &self,
+        dir: Direction,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let event = self.ready(dir.mask()).await?;
+            match f(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                res => return res,
+            }
+        }
+    }
+
+    /// Runs `f` only if the resource is ready in `dir` now; `WouldBlock` otherwise (no
+    /// syscall made). A `WouldBlock` from `f` clears the readiness.
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        f: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let event = match self.shared.observe_interest(dir.mask()) {
+            Some(Ok(event)) => event,
+            Some(Err(e)) => return Err(e),
+            None => return Err(io::ErrorKind::WouldBlock.into()),
+        };
+        match f(self.get_ref()) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_readiness(event);
+                Err(e)
+            }
+            res => res,
         }
     }
 

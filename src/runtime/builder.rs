@@ -219,6 +219,8 @@ impl Builder {
             event_interval: self.event_interval,
             lifo_enabled: self.lifo_enabled,
             spread_threshold: self.spread_threshold,
+            thread_name: self.thread_name.clone(),
+            stack_size: self.thread_stack_size,
         };
         let (handle, cores) = multi_thread::create(num_workers, driver, blocking, config);
         let mut threads = Vec::with_capacity(num_workers);

@@ -136,6 +136,27 @@ pub(crate) fn enter_runtime() -> Option<EnterRuntimeGuard> {
     }
 }
 
+/// Whether this thread drives a runtime (a worker, or inside `block_on`).
+pub(crate) fn is_entered() -> bool {
+    CONTEXT.try_with(|cx| cx.entered.get()).unwrap_or(false)
+}
+
+/// Runs `f` with the driving mark cleared (restored after, also on unwinding): inside
+/// `block_in_place`, where the thread no longer drives the runtime and may `block_on`.
+pub(crate) fn exit_runtime<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|cx| cx.entered.set(self.0));
+        }
+    }
+    let was = CONTEXT
+        .try_with(|cx| cx.entered.replace(false))
+        .unwrap_or(false);
+    let _restore = Restore(was);
+    f()
+}
+
 /// Clears the driving mark when dropped.
 pub(crate) struct EnterRuntimeGuard(());
 

@@ -118,6 +118,13 @@ pub(crate) fn poll_budgeted<R>(
     res
 }
 
+/// Awaits `future` as one resource operation: it costs one unit of the budget when it
+/// completes, and waits (the task woken) while the budget is spent.
+pub(crate) async fn budgeted<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| poll_budgeted(cx, |cx| future.as_mut().poll(cx))).await
+}
+
 /// The unit [`poll_proceed`] took, given back on drop unless the operation made progress.
 #[must_use = "dropping it at once gives the unit back"]
 pub(crate) struct RestoreOnPending(Cell<Option<Budget>>);

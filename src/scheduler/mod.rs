@@ -31,6 +31,39 @@ pub(crate) use counters::CounterValues;
 use crate::reactor;
 use crate::task_core::JoinHandle;
 
+/// Runs `f`, which may block, on the current thread without stalling the runtime.
+///
+/// On a multi-thread worker, the worker's core (its queued tasks and its duty to run them)
+/// moves to a new thread first; this thread finishes the task that called it and then stops
+/// being a worker. On a multi-thread runtime's `block_on` thread, a blocking-pool thread or
+/// outside any runtime, `f` just runs. Either way the thread no longer counts as driving a
+/// runtime while `f` runs (so `f` may `block_on`), and `f` runs without a budget.
+///
+/// # Panics
+/// On a current-thread runtime's thread, whose only thread cannot be handed off.
+#[track_caller]
+pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
+    let on_current_thread = context::with_scheduler(|cx| match cx {
+        Some(Context::MultiThread(cx)) => {
+            multi_thread::hand_off_core(cx);
+            false
+        }
+        Some(Context::CurrentThread(_)) => true,
+        None => {
+            context::is_entered()
+                && context::with_current(|h, _| matches!(h, Handle::CurrentThread(_)))
+                    .unwrap_or(false)
+        }
+    });
+    if on_current_thread {
+        panic!(
+            "rawrt::task::block_in_place called on a current-thread runtime: its one thread \
+             cannot be handed off; use spawn_blocking, or a multi-thread runtime"
+        );
+    }
+    context::exit_runtime(|| coop::with_unconstrained(f))
+}
+
 /// A runtime's scheduler, as held by `rawrt::Handle` and by the thread-local context.
 #[derive(Clone)]
 pub(crate) enum Handle {

@@ -19,6 +19,5 @@
 pub mod mpsc;
 mod notify;
 pub mod oneshot;
-mod slab;
 
 pub use notify::{Notified, Notify};

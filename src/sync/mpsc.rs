@@ -84,10 +84,10 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::slab::Slab;
 use crate::loom::lock;
 use crate::loom::sync::{Arc, Mutex};
 use crate::scheduler::coop;
+use crate::util::slab::Slab;
 
 /// Creates a bounded channel that buffers at most `capacity` values.
 ///

@@ -73,11 +73,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::slab::Slab;
 use crate::loom::lock;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::loom::sync::Mutex;
 use crate::scheduler::coop;
+use crate::util::slab::Slab;
 
 /// Notifies tasks waiting on [`notified`](Notify::notified).
 ///

@@ -1,7 +1,6 @@
 //! `UnixListener`.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -107,8 +106,15 @@ impl UnixListener {
     ///
     /// As with [`TcpListener::accept`](crate::net::TcpListener::accept), errors such as
     /// running out of file descriptors are returned as they come: back off before retrying.
+    ///
+    /// Any number of tasks may wait in `accept` on one listener at once; each connection
+    /// goes to one of them.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let accept = self
+            .io
+            .async_io(Direction::Read, |fd| unix::accept(fd.as_fd()));
+        let (fd, addr) = coop::budgeted(accept).await?;
+        UnixStream::from_fd(fd, self.io.reactor()).map(|s| (s, addr))
     }
 
     /// Polls for a connection; see [`accept`](Self::accept).

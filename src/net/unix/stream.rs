@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use rawrt_sys::{socket, unix};
 
 use super::SocketAddr;
+use crate::io::{Interest, Ready};
 use crate::net::{current_reactor, stream_io};
 use crate::reactor::{self, Direction, PollEvented};
 
@@ -136,9 +137,71 @@ impl UnixStream {
         stream_io::write_all(&self.io, buf).await
     }
 
-    /// Reads without consuming.
+    /// Reads without consuming. Any number of tasks may wait in `peek`, `readable`,
+    /// `writable` and `ready` on one stream at once; each is woken by the events it waits
+    /// for.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_peek(cx, buf)).await
+        stream_io::peek(&self.io, buf).await
+    }
+
+    /// Waits until the stream is ready for some of `interest` and says for what. The
+    /// readiness may be stale by the time the caller acts on it: a `try_read` or
+    /// `try_write` may still return `WouldBlock` (which clears it), so loop.
+    ///
+    /// ```
+    /// # let rt = rawrt::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// use rawrt::io::Interest;
+    /// # let (a, mut b) = rawrt::net::UnixStream::pair()?;
+    /// b.write_all(b"hi").await?;
+    /// let ready = a.ready(Interest::READABLE | Interest::WRITABLE).await?;
+    /// assert!(ready.is_readable() || ready.is_writable());
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        stream_io::ready(&self.io, interest).await
+    }
+
+    /// Waits until the stream is readable (data, or end of stream); then use
+    /// [`try_read`](Self::try_read).
+    ///
+    /// ```
+    /// # let rt = rawrt::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// # let (a, mut b) = rawrt::net::UnixStream::pair()?;
+    /// b.write_all(b"hello").await?;
+    /// let mut buf = [0u8; 16];
+    /// let n = loop {
+    ///     a.readable().await?;
+    ///     match a.try_read(&mut buf) {
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+    ///         res => break res?,
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::READABLE).await.map(drop)
+    }
+
+    /// Waits until the stream is writable; then use [`try_write`](Self::try_write).
+    pub async fn writable(&self) -> io::Result<()> {
+        self.ready(Interest::WRITABLE).await.map(drop)
+    }
+
+    /// Reads now if the stream is known to be readable, without waiting: `WouldBlock` (and
+    /// no syscall) if it is not, or if the read finds nothing (which clears the readiness).
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        stream_io::try_read(&self.io, buf)
+    }
+
+    /// Writes now if the stream is known to be writable, without waiting: `WouldBlock` (and
+    /// no syscall) if it is not, or if the send finds no room (which clears the readiness).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        stream_io::try_write(&self.io, buf)
     }
 
     /// Polls a read. Ready with `Ok(n)` as soon as any bytes (or end of stream) are available.

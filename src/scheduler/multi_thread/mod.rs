@@ -8,4 +8,4 @@ mod park;
 pub(crate) mod queue;
 mod worker;
 
-pub(crate) use worker::{create, run, Config, Context, Handle};
+pub(crate) use worker::{create, hand_off_core, run, Config, Context, Handle};

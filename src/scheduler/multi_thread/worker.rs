@@ -61,7 +61,7 @@ type Cores = Vec<Box<Core>>;
 const MAX_LIFO_POLLS_PER_TICK: usize = 3;
 
 /// Tuning knobs, fixed at build time of the runtime.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Config {
     /// `Some(n)`: check the injector first every `n` ticks. `None`: adapt it to the measured
     /// poll time (about every 200 µs of polling).
@@ -71,6 +71,9 @@ pub(crate) struct Config {
     /// A worker wakes a sleeping sibling for its queued work only when that work is
     /// expected to take at least this long (zero: whenever more than one task is queued).
     pub(crate) spread_threshold: Duration,
+    /// Names worker threads (by worker index), also those started by `block_in_place`.
+    pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
 }
 
 /// The scheduler handle tasks hold (as `Arc<Handle>`).
@@ -127,6 +130,9 @@ pub(crate) struct Context {
     /// Set while the worker sleeps in `park_internal` (for `WorkerExit`, which must know
     /// whether the idle protocol counts it as parked).
     parking: std::cell::Cell<bool>,
+    /// Set once `block_in_place` has handed the core to another thread: this thread then
+    /// finishes the task it is polling and stops being a worker.
+    handed_off: std::cell::Cell<bool>,
 }
 
 #[derive(Default)]
@@ -204,6 +210,7 @@ pub(crate) fn run(core: Box<Core>, handle: Arc<Handle>) {
         handle: handle.clone(),
         core: RefCell::new(None),
         parking: std::cell::Cell::new(false),
+        handed_off: std::cell::Cell::new(false),
     });
     let crate::scheduler::Context::MultiThread(cx) = &scheduler_cx else {
         unreachable!("built as the multi-thread variant just above")
@@ -211,7 +218,46 @@ pub(crate) fn run(core: Box<Core>, handle: Arc<Handle>) {
     let exit = WorkerExit { cx, index };
     let core = context::set_scheduler(&scheduler_cx, || cx.run(core));
     std::mem::forget(exit);
-    handle.shared.return_core(core);
+    // `None`: the core went to another thread (`block_in_place`), which hands it back.
+    if let Some(core) = core {
+        handle.shared.return_core(core);
+    }
+}
+
+/// `block_in_place` on a worker: hands this worker's core (its queues, its parker, its
+/// place in the idle protocol) to a new thread, which goes on as the worker, so that the
+/// caller may block this thread. Returns false if there was no core to hand off (a nested
+/// call, or one made while the core is elsewhere) or no thread could be started (the core
+/// then stays here and the caller blocks this worker).
+pub(crate) fn hand_off_core(cx: &Context) -> bool {
+    let Some(core) = cx.core.borrow_mut().take() else {
+        return false;
+    };
+    let config = &cx.handle.shared.config;
+    let mut builder = std::thread::Builder::new().name((config.thread_name)(core.index));
+    if let Some(size) = config.stack_size {
+        builder = builder.stack_size(size);
+    }
+    // The core travels through a slot, so that a failed spawn (which drops the closure)
+    // does not take it along.
+    let slot = Arc::new(Mutex::new(Some(core)));
+    let (theirs, handle) = (slot.clone(), cx.handle.clone());
+    let spawned = builder.spawn(move || {
+        let core = crate::loom::lock(&*theirs).take();
+        if let Some(core) = core {
+            run(core, handle);
+        }
+    });
+    match spawned {
+        Ok(_detached) => {
+            cx.handed_off.set(true);
+            true
+        }
+        Err(_) => {
+            *cx.core.borrow_mut() = crate::loom::lock(&*slot).take();
+            false
+        }
+    }
 }
 
 /// Runs only if a worker's loop unwinds. User code cannot make it unwind (tasks run under
@@ -228,6 +274,10 @@ struct WorkerExit<'a> {
 
 impl Drop for WorkerExit<'_> {
     fn drop(&mut self) {
+        if self.cx.handed_off.get() {
+            // The worker lives on in the thread that took the core.
+            return;
+        }
         let shared = &self.cx.handle.shared;
         let core = self.cx.core.borrow_mut().take();
         let was_searching = core.as_ref().is_some_and(|c| c.is_searching);
@@ -253,7 +303,8 @@ impl Drop for WorkerExit<'_> {
 }
 
 impl Context {
-    fn run(&self, mut core: Box<Core>) -> Box<Core> {
+    /// The loop; `None` when the core was handed to another thread (`block_in_place`).
+    fn run(&self, mut core: Box<Core>) -> Option<Box<Core>> {
         let polls = self.handle.shared.metrics[core.index].polls();
         core.timer.start(Instant::now(), polls);
         while !core.is_shutdown {
@@ -263,20 +314,21 @@ impl Context {
                 break;
             }
             if let Some(task) = core.next_task(&self.handle) {
-                core = self.run_task(task, core);
+                core = self.run_task(task, core)?;
                 continue;
             }
             if let Some(task) = core.steal_work(&self.handle) {
-                core = self.run_task(task, core);
+                core = self.run_task(task, core)?;
                 continue;
             }
             core = self.park(core);
         }
         core.pre_shutdown(&self.handle);
-        core
+        Some(core)
     }
 
-    fn run_task(&self, task: Notified<Arc<Handle>>, mut core: Box<Core>) -> Box<Core> {
+    /// Polls `task` (and the LIFO chain after it); `None` if a poll handed the core away.
+    fn run_task(&self, task: Notified<Arc<Handle>>, mut core: Box<Core>) -> Option<Box<Core>> {
         core.transition_from_searching(&self.handle);
         let metrics = &self.handle.shared.metrics[core.index];
         *self.core.borrow_mut() = Some(core);
@@ -284,9 +336,10 @@ impl Context {
         coop::budget(|| task.run());
         let mut lifo_polls = 0;
         loop {
-            let mut core = self.take_core();
+            // Gone if the task called `block_in_place`: another thread is the worker now.
+            let mut core = self.core.borrow_mut().take()?;
             let Some(task) = core.lifo_slot.take() else {
-                return core;
+                return Some(core);
             };
             if lifo_polls >= MAX_LIFO_POLLS_PER_TICK {
                 // Fairness: the LIFO chain has had its turn.
@@ -294,7 +347,7 @@ impl Context {
                 if core.park.is_some() {
                     self.handle.notify_parked();
                 }
-                return core;
+                return Some(core);
             }
             lifo_polls += 1;
             *self.core.borrow_mut() = Some(core);
@@ -784,6 +837,8 @@ mod tests {
             event_interval: 61,
             lifo_enabled: true,
             spread_threshold: Duration::ZERO,
+            thread_name: Arc::new(|i| format!("test-worker-{i}")),
+            stack_size: None,
         };
         let driver = reactor::Driver::new(64).unwrap();
         let (handle, cores) = create(n, driver, blocking, config);

@@ -1,4 +1,6 @@
-//! Small helpers every layer may use.
+//! Small helpers every layer may use: containing a waker's panic, and the waiter slab.
+
+pub(crate) mod slab;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::Waker;

@@ -1,12 +1,12 @@
 //! A minimal slab for waiter slots: a `Vec` whose freed entries are reused, so that a waiting
 //! future can hold a stable `usize` key to its slot (instead of a pointer into an intrusive
-//! list, which would need `unsafe` and pinning). Used by `mpsc` and `Notify`, always under
-//! their mutex.
+//! list, which would need `unsafe` and pinning). Used by `mpsc`, `Notify` and the reactor's
+//! readiness waiters, always under their mutex.
 
 /// Entries addressed by the key [`insert`](Slab::insert) returns, valid until
 /// [`remove`](Slab::remove).
 #[derive(Debug)]
-pub(super) struct Slab<T> {
+pub(crate) struct Slab<T> {
     entries: Vec<Entry<T>>,
     /// Head of the free list threaded through the vacant entries (`entries.len()` if none).
     next_free: usize,
@@ -19,8 +19,14 @@ enum Entry<T> {
     Vacant(usize),
 }
 
+impl<T> Default for Slab<T> {
+    fn default() -> Slab<T> {
+        Slab::new()
+    }
+}
+
 impl<T> Slab<T> {
-    pub(super) const fn new() -> Slab<T> {
+    pub(crate) const fn new() -> Slab<T> {
         Slab {
             entries: Vec::new(),
             next_free: 0,
@@ -28,7 +34,7 @@ impl<T> Slab<T> {
     }
 
     /// Stores `value` and returns its key.
-    pub(super) fn insert(&mut self, value: T) -> usize {
+    pub(crate) fn insert(&mut self, value: T) -> usize {
         let key = self.next_free;
         if key == self.entries.len() {
             self.entries.push(Entry::Occupied(value));
@@ -46,7 +52,7 @@ impl<T> Slab<T> {
     ///
     /// # Panics
     /// If `key` is vacant: keys are owned by exactly one future, so that is a bug in the caller.
-    pub(super) fn get_mut(&mut self, key: usize) -> &mut T {
+    pub(crate) fn get_mut(&mut self, key: usize) -> &mut T {
         match self.entries.get_mut(key) {
             Some(Entry::Occupied(value)) => value,
             _ => panic!("slab: invalid key {key}"),
@@ -57,7 +63,7 @@ impl<T> Slab<T> {
     ///
     /// # Panics
     /// If `key` is vacant.
-    pub(super) fn remove(&mut self, key: usize) -> T {
+    pub(crate) fn remove(&mut self, key: usize) -> T {
         if !matches!(self.entries.get(key), Some(Entry::Occupied(_))) {
             panic!("slab: invalid key {key}");
         }
@@ -70,7 +76,7 @@ impl<T> Slab<T> {
     }
 
     /// Every occupied entry.
-    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.entries.iter_mut().filter_map(|e| match e {
             Entry::Occupied(value) => Some(value),
             Entry::Vacant(_) => None,
