@@ -4,8 +4,9 @@
 //! cargo run --release --example tokio_hello -- --addr 127.0.0.1:3001 --workers 2
 //! ```
 //!
-//! Identical hyper settings to `examples/hello.rs` (HTTP/1.1 keep-alive, `TCP_NODELAY`), on a
-//! Tokio multi-thread runtime with the same worker count.
+//! The same protocols as `examples/hello.rs` (HTTP/1.1 keep-alive and HTTP/2 with prior
+//! knowledge, `TCP_NODELAY`), on a Tokio multi-thread runtime with the same worker count,
+//! written as a Tokio user would: hyper-util's `auto::Builder` picks the protocol.
 
 use std::convert::Infallible;
 use std::io;
@@ -13,10 +14,10 @@ use std::net::SocketAddr;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 
 async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(Response::new(Full::new(Bytes::from_static(
@@ -64,7 +65,7 @@ fn main() -> io::Result<()> {
             };
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
-                let _ = http1::Builder::new()
+                let _ = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service_fn(hello))
                     .await;
             });

@@ -326,3 +326,112 @@ fn block_in_place_on_a_current_thread_runtime_panics() {
     // The runtime is still usable.
     assert_eq!(rt.block_on(async { 5 }), 5);
 }
+
+/// A server whose connections each read one byte and answer it; a `b'B'` makes the
+/// connection's task block its worker for `block` first (a blocking call in async code).
+fn blocking_echo_server(rt: &rawrt::Runtime, block: Duration) -> std::net::SocketAddr {
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        rawrt::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                rawrt::spawn(async move {
+                    let mut b = [0u8; 1];
+                    while s.read_exact(&mut b).await.is_ok() {
+                        if b[0] == b'B' {
+                            std::thread::sleep(block);
+                        }
+                        if s.write_all(&b).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    })
+}
+
+#[test]
+fn a_blocked_worker_does_not_stall_the_other_connections() {
+    use std::io::{Read, Write};
+    const BLOCK: Duration = Duration::from_secs(2);
+    with_timeout("blocked worker", LIMIT, || {
+        let rt = common::runtime(2, "stall");
+        let addr = blocking_echo_server(&rt, BLOCK);
+        let mut conns: Vec<std::net::TcpStream> = (0..4)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        for c in &conns {
+            c.set_nodelay(true).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        }
+        // Let the server accept all four and wait in their reads.
+        std::thread::sleep(Duration::from_millis(100));
+        // One batch: the blocker first, then three ordinary requests.
+        let start = Instant::now();
+        conns[0].write_all(b"B").unwrap();
+        for c in &mut conns[1..] {
+            c.write_all(b"x").unwrap();
+        }
+        let mut slowest = Duration::ZERO;
+        for c in &mut conns[1..] {
+            let mut b = [0u8; 1];
+            c.read_exact(&mut b).unwrap();
+            slowest = slowest.max(start.elapsed());
+        }
+        // A bystander arriving 100 ms later.
+        std::thread::sleep(Duration::from_millis(100));
+        let sent = Instant::now();
+        let mut late = std::net::TcpStream::connect(addr).unwrap();
+        late.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        late.write_all(b"x").unwrap();
+        let mut b = [0u8; 1];
+        late.read_exact(&mut b).unwrap();
+        let bystander = sent.elapsed();
+        let mut b = [0u8; 1];
+        conns[0].read_exact(&mut b).unwrap();
+        assert!(start.elapsed() >= BLOCK, "the blocker did block");
+        assert!(
+            slowest < Duration::from_millis(100),
+            "the three requests batched with the blocker took {slowest:?}"
+        );
+        assert!(
+            bystander < Duration::from_millis(100),
+            "a connection arriving during the block took {bystander:?}"
+        );
+    });
+}
+
+#[test]
+fn a_lone_blocked_task_does_not_leave_the_driver_unwatched() {
+    use std::io::{Read, Write};
+    const BLOCK: Duration = Duration::from_secs(1);
+    with_timeout("lone blocker", LIMIT, || {
+        let rt = common::runtime(2, "lone");
+        let addr = blocking_echo_server(&rt, BLOCK);
+        let mut blocker = std::net::TcpStream::connect(addr).unwrap();
+        blocker
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // A batch of one: its worker runs it, so it wakes nobody, and blocks.
+        blocker.write_all(b"B").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let sent = Instant::now();
+        let mut late = std::net::TcpStream::connect(addr).unwrap();
+        late.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        late.write_all(b"x").unwrap();
+        let mut b = [0u8; 1];
+        late.read_exact(&mut b).unwrap();
+        let took = sent.elapsed();
+        blocker.read_exact(&mut b).unwrap();
+        assert!(
+            took < Duration::from_millis(100),
+            "a connection arriving while the only busy worker blocks took {took:?}"
+        );
+    });
+}

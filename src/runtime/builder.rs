@@ -223,7 +223,16 @@ impl Builder {
             stack_size: self.thread_stack_size,
         };
         let (handle, cores) = multi_thread::create(num_workers, driver, blocking, config);
-        let mut threads = Vec::with_capacity(num_workers);
+        let mut threads = Vec::with_capacity(num_workers + 1);
+        // Stops the threads started so far and cleans up, when one cannot be started.
+        let abandon = |threads: Vec<std::thread::JoinHandle<()>>, what: String, e: io::Error| {
+            handle.shutdown();
+            for t in threads {
+                let _ = t.join();
+            }
+            handle.shutdown_after_failed_start();
+            io::Error::new(e.kind(), format!("rawrt: failed to spawn {what}: {e}"))
+        };
         for (i, core) in cores.into_iter().enumerate() {
             let mut tb = std::thread::Builder::new().name((self.thread_name)(i));
             if let Some(size) = self.thread_stack_size {
@@ -232,19 +241,20 @@ impl Builder {
             let h = handle.clone();
             match tb.spawn(move || multi_thread::run(core, h)) {
                 Ok(t) => threads.push(t),
-                Err(e) => {
-                    // The core moved into the failed closure is gone; stop the started ones
-                    // and wait for them.
-                    handle.shutdown();
-                    for t in threads {
-                        let _ = t.join();
-                    }
-                    handle.shutdown_after_failed_start();
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("rawrt: failed to spawn worker thread {i}: {e}"),
-                    ));
-                }
+                // The core moved into the failed closure is gone.
+                Err(e) => return Err(abandon(threads, format!("worker thread {i}"), e)),
+            }
+        }
+        if num_workers > 1 {
+            // With siblings to hand work to, a monitor watches for a worker blocked in a
+            // poll (scheduler/multi_thread/monitor.rs).
+            let h = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("rawrt-monitor".into())
+                .spawn(move || multi_thread::run_monitor(h));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => return Err(abandon(threads, "the monitor thread".into(), e)),
             }
         }
         let public = Handle {

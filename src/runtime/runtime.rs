@@ -131,7 +131,7 @@ impl Drop for Runtime {
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("workers", &self.threads.len())
+            .field("workers", &self.handle.num_workers())
             .finish()
     }
 }

@@ -31,6 +31,9 @@ const NOTIFIED: usize = 3;
 pub(super) struct DriverShared {
     driver: std::sync::Mutex<reactor::Driver>,
     pub(super) handle: reactor::Handle,
+    /// A worker sleeps in the driver's `epoll_wait` (and will see new events). Read by the
+    /// monitor (`monitor.rs`); an estimate, so relaxed.
+    sleeping_in_driver: std::sync::atomic::AtomicBool,
 }
 
 impl DriverShared {
@@ -39,7 +42,14 @@ impl DriverShared {
         DriverShared {
             driver: std::sync::Mutex::new(driver),
             handle,
+            sleeping_in_driver: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether a worker sleeps in `epoll_wait` now.
+    pub(super) fn is_watched(&self) -> bool {
+        self.sleeping_in_driver
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn try_lock(&self) -> Option<std::sync::MutexGuard<'_, reactor::Driver>> {
@@ -129,7 +139,13 @@ impl Inner {
             }
             Err(actual) => unreachable!("park state {actual} while parking on the driver"),
         }
+        self.shared
+            .sleeping_in_driver
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let events = driver.park(None);
+        self.shared
+            .sleeping_in_driver
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         match self.state.swap(EMPTY, SeqCst) {
             NOTIFIED | PARKED_DRIVER => {}
             actual => unreachable!("park state {actual} after the driver returned"),

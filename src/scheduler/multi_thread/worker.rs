@@ -42,6 +42,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::idle::Idle;
+use super::monitor::Monitor;
 use super::park::{DriverShared, Parker, Unparker};
 use super::queue::{self, LOCAL_QUEUE_CAPACITY};
 use crate::reactor;
@@ -100,6 +101,10 @@ pub(super) struct Shared {
     fail_next_park: std::sync::atomic::AtomicBool,
     /// When to wake a sibling for a backlog (`policy/spread.rs`).
     spread: SpreadRule,
+    /// The driver (to ask whether a worker sleeps in it).
+    driver: Arc<DriverShared>,
+    /// Watches for workers stuck in a poll (`monitor.rs`).
+    pub(super) monitor: Monitor,
 }
 
 struct Remote {
@@ -184,6 +189,8 @@ pub(crate) fn create(
             inject: Inject::new(),
             idle: Idle::new(num_workers),
             spread: SpreadRule::new(config.spread_threshold),
+            driver: driver_shared,
+            monitor: Monitor::new(),
             owned: OwnedTasks::new(num_workers * 4),
             stopped: Mutex::new(Stopped::default()),
             shutdown_cv: Condvar::new(),
@@ -378,13 +385,16 @@ impl Context {
             let mut park = core.park.take().expect("a running worker holds its parker");
             let index = core.index;
             *self.core.borrow_mut() = Some(core);
-            if let Some(events) = park.poll_driver() {
+            let polled = park.poll_driver();
+            if let Some(events) = polled {
                 self.handle.shared.metrics[index].epoll_wait(events);
             }
             core = self.take_core();
             core.park = Some(park);
             if core.should_notify_others(&self.handle.shared) {
                 self.handle.notify_parked();
+            } else if polled.is_some() && core.has_tasks() {
+                self.handle.shared.monitor.watch();
             }
             core.is_shutdown = self.handle.shared.inject.is_closed();
         }
@@ -435,6 +445,10 @@ impl Context {
         }
         if core.should_notify_others(&self.handle.shared) {
             self.handle.notify_parked();
+        } else if polled.is_some() && core.has_tasks() {
+            // Work kept here, and the driver left unheld: the monitor makes sure a task
+            // that blocks this worker does not hold it all up.
+            self.handle.shared.monitor.watch();
         }
         core
     }
@@ -681,6 +695,7 @@ impl Handle {
         if !self.shared.inject.close() {
             return false;
         }
+        self.shared.monitor.shutdown();
         for remote in self.shared.remotes.iter() {
             let _ = remote.unpark.unpark();
         }
@@ -760,6 +775,25 @@ impl Handle {
     /// Number of workers.
     pub(crate) fn num_workers(&self) -> usize {
         self.shared.remotes.len()
+    }
+
+    /// For the monitor: worker `index` at this moment.
+    pub(super) fn worker_view(&self, index: usize) -> crate::scheduler::policy::stall::WorkerView {
+        crate::scheduler::policy::stall::WorkerView {
+            polls: self.shared.metrics[index].polls(),
+            asleep: self.shared.idle.is_parked(index),
+            has_queued: !self.shared.remotes[index].steal.is_empty(),
+        }
+    }
+
+    /// For the monitor: whether a worker sleeps in the driver.
+    pub(super) fn driver_is_watched(&self) -> bool {
+        self.shared.driver.is_watched()
+    }
+
+    /// For the monitor: whether any task waits in a queue (a worker's or the injector).
+    pub(super) fn has_queued_work(&self) -> bool {
+        !self.shared.inject.is_empty() || self.shared.remotes.iter().any(|r| !r.steal.is_empty())
     }
 }
 

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""The load matrix: examples/hello (rawrt) against examples/tokio_hello (Tokio + hyper), side
+by side, over every load shape that matters, so that no scheduling change wins one cell and
+loses the rest.
+
+    python3 scripts/matrix.py [--rounds 5] [--secs 5] [--workers 2] [--only h1-100,h2-10]
+                              [--hello PATH] [--tokio PATH] [--json FILE]
+
+Cells: HTTP/1.1 keep-alive under wrk at 1, 10, 100 and 1000 connections, and HTTP/2 with
+prior knowledge under h2load at -c10 -m10 and -c100 -m10. Both servers are built by this
+script in the workspace's release profile (thin LTO, one codegen unit, for rawrt, Tokio and
+hyper alike), run with the same worker count, on every CPU; the load generator is pinned to
+the last CPU (`taskset`). Each cell: both servers warmed up, then ROUNDS rounds alternating
+the order (A B, B A, ...); per round the ratio rawrt/Tokio of req/s and of p99; the table
+shows each side's median and the median of the paired ratios (readable on a machine whose
+speed drifts between rounds). p99 comes from wrk's --latency, and for h2load from its
+per-request log. Needs wrk and h2load (apt-get install -y wrk nghttp2-client).
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+CELLS = [
+    ("h1-1", "HTTP/1.1, 1 connection", "wrk", 1),
+    ("h1-10", "HTTP/1.1, 10 connections", "wrk", 10),
+    ("h1-100", "HTTP/1.1, 100 connections", "wrk", 100),
+    ("h1-1000", "HTTP/1.1, 1000 connections", "wrk", 1000),
+    ("h2-10", "HTTP/2, h2load -c10 -m10", "h2load", 10),
+    ("h2-100", "HTTP/2, h2load -c100 -m10", "h2load", 100),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, limit=15.0):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"matrix: the server on {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"matrix: nothing listens on {port} after {limit} s")
+
+
+def to_ms(value):
+    m = re.match(r"([\d.]+)(us|ms|s)$", value)
+    if not m:
+        return float("nan")
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v if unit == "ms" else v * 1000
+
+
+def run_wrk(cpu, port, conns, secs):
+    out = subprocess.run(
+        ["taskset", "-c", str(cpu), "wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--latency",
+         "--timeout", "5s", f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, timeout=secs + 60,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        errors += int(m.group(1))
+    return rps, p99, errors
+
+
+def run_h2load(cpu, port, conns, secs):
+    with tempfile.NamedTemporaryFile(prefix="matrix-h2-", suffix=".log") as log:
+        out = subprocess.run(
+            ["taskset", "-c", str(cpu), "h2load", f"-c{conns}", "-m10", "-D", str(secs),
+             f"--log-file={log.name}", f"http://127.0.0.1:{port}/"],
+            capture_output=True, text=True, timeout=secs + 60,
+        ).stdout
+        durations = []
+        with open(log.name) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3:
+                    durations.append(int(parts[2]))
+    rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
+    m = re.search(r"requests: \d+ total, \d+ started, \d+ done, \d+ succeeded, (\d+) failed, "
+                  r"(\d+) errored, (\d+) timeout", out)
+    errors = sum(int(x) for x in m.groups()) if m else -1
+    durations.sort()
+    p99 = durations[min(len(durations) - 1, int(len(durations) * 0.99))] / 1000 if durations else float("nan")
+    return rps, p99, errors
+
+
+def measure(tool, cpu, port, conns, secs):
+    return (run_wrk if tool == "wrk" else run_h2load)(cpu, port, conns, secs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--only", default="", help="comma-separated cell names (" +
+                    ", ".join(c[0] for c in CELLS) + ")")
+    ap.add_argument("--hello", help="a prebuilt rawrt hello binary (default: build it)")
+    ap.add_argument("--tokio", help="a prebuilt tokio_hello binary (default: build it)")
+    ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench", "matrix.json"))
+    args = ap.parse_args()
+    for tool in ("wrk", "h2load", "taskset"):
+        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+            sys.exit(f"matrix: {tool} not found (apt-get install -y wrk nghttp2-client util-linux)")
+    if not (args.hello and args.tokio):
+        print("matrix: building hello and tokio_hello (release profile)", file=sys.stderr)
+        subprocess.run(["cargo", "build", "--release", "--features", "full", "--example", "hello",
+                        "--example", "tokio_hello"], cwd=ROOT, check=True)
+    hello = args.hello or os.path.join(ROOT, "target", "release", "examples", "hello")
+    tokio = args.tokio or os.path.join(ROOT, "target", "release", "examples", "tokio_hello")
+    cells = [c for c in CELLS if not args.only or c[0] in args.only.split(",")]
+    cpus = sorted(os.sched_getaffinity(0))
+    load_cpu = cpus[-1]
+    servers = {}
+    procs = []
+    try:
+        for name, binary in (("rawrt", hello), ("tokio", tokio)):
+            port = free_port()
+            p = subprocess.Popen([binary, "--workers", str(args.workers), "--addr", f"127.0.0.1:{port}"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            wait_listening(port, p)
+            servers[name] = port
+        results = []
+        for key, label, tool, conns in cells:
+            for name in ("rawrt", "tokio"):
+                measure(tool, load_cpu, servers[name], conns, 1)  # warm-up
+            rounds = []
+            for r in range(args.rounds):
+                order = ("rawrt", "tokio") if r % 2 == 0 else ("tokio", "rawrt")
+                got = {}
+                for name in order:
+                    got[name] = measure(tool, load_cpu, servers[name], conns, args.secs)
+                rounds.append(got)
+                print(f"[{key} round {r + 1}/{args.rounds}] rawrt {got['rawrt'][0]:,.0f} req/s "
+                      f"p99 {got['rawrt'][1]:.2f} ms | tokio {got['tokio'][0]:,.0f} req/s "
+                      f"p99 {got['tokio'][1]:.2f} ms", file=sys.stderr)
+            med = lambda xs: statistics.median(xs)
+            row = {
+                "cell": key, "label": label,
+                "rawrt_rps": med([g["rawrt"][0] for g in rounds]),
+                "tokio_rps": med([g["tokio"][0] for g in rounds]),
+                "rawrt_p99_ms": med([g["rawrt"][1] for g in rounds]),
+                "tokio_p99_ms": med([g["tokio"][1] for g in rounds]),
+                "rps_ratio": med([g["rawrt"][0] / g["tokio"][0] for g in rounds]),
+                "p99_ratio": med([g["rawrt"][1] / g["tokio"][1] for g in rounds]),
+                "errors": sum(g["rawrt"][2] + g["tokio"][2] for g in rounds),
+                "rounds": [{k: list(v) for k, v in g.items()} for g in rounds],
+            }
+            results.append(row)
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    print(f"\nrawrt (examples/hello) vs Tokio (examples/tokio_hello): {args.workers} workers each, "
+          f"servers on CPUs {','.join(map(str, cpus))}, load pinned to CPU {load_cpu}, "
+          f"{args.rounds} rounds x {args.secs} s, A B alternating; medians, and the median of "
+          f"the paired per-round ratios\n")
+    print("| Load | rawrt req/s | Tokio req/s | req/s ratio | rawrt p99 | Tokio p99 | p99 ratio | Errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['label']} | {r['rawrt_rps']:,.0f} | {r['tokio_rps']:,.0f} | {r['rps_ratio']:.3f} "
+              f"| {r['rawrt_p99_ms']:.2f} ms | {r['tokio_p99_ms']:.2f} ms | {r['p99_ratio']:.3f} "
+              f"| {r['errors']} |")
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump({"workers": args.workers, "rounds": args.rounds, "secs": args.secs,
+                   "load_cpu": load_cpu, "cells": results}, f, indent=1)
+    print(f"\nJSON: {os.path.relpath(args.json, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
