@@ -43,6 +43,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri}"
 cargo +nightly miri test --lib "$@" -- \
     task_core:: \
     scheduler::multi_thread::queue:: \
+    scheduler::coop:: \
+    util:: \
     sync::
 
 # tests/sync.rs: only the tests that need no runtime (they poll by hand). `--exact` so that a

@@ -20,7 +20,7 @@
 # 20 rounds instead of 200):
 #
 # - rawrt-sys: its unit tests and every integration test (epoll, eventfd, sockets, UDP, Unix,
-#   SIGPIPE, EINTR): the unsafe FFI layer.
+#   SIGPIPE, EINTR, the signal handler): the unsafe FFI layer.
 # - rawrt's unit tests: the task state machine, the reactor (slab tokens, stale events), the
 #   timer wheel, the sync primitives.
 # - tests/task_combinations.rs, all 1,728 cells: every way a task can end, with exact drop
@@ -30,6 +30,9 @@
 # - tests/tcp.rs (the 1,000-connection echo included: a few seconds), stale_events.rs,
 #   current_thread.rs, sync.rs, blocking.rs, udp.rs, unix.rs, futures_io.rs, leaks.rs,
 #   hyper_http.rs (scaled), hyper_abuse.rs, hyper_timer.rs.
+# - tests/fairness.rs, all but its three timing tests (always-ready readers, the batched and
+#   the lone blocker: they bound latencies to 100 ms and 1 s, which valgrind's slowdown
+#   breaks): panicking wakers, the waiters' list, block_in_place's core hand-off.
 # - tests/time.rs, all but the two lateness tests (ten_thousand_sleeps_fire_on_time_never_early
 #   and idle_sleep_is_prompt assert millisecond accuracy, which valgrind's slowdown breaks).
 #
@@ -60,6 +63,7 @@ suite=(
     "sys/tests/unix.rs|"
     "sys/tests/sigpipe.rs|"
     "sys/tests/eintr.rs|"
+    "sys/tests/sighandler.rs|"
     "src/lib.rs|"
     "tests/task_combinations.rs|"
     "tests/tasks.rs|--skip idle_runtime_uses_no_cpu"
@@ -75,6 +79,7 @@ suite=(
     "tests/hyper_http.rs|"
     "tests/hyper_abuse.rs|"
     "tests/hyper_timer.rs|"
+    "tests/fairness.rs|--skip always_ready --skip a_blocked --skip a_lone"
     "tests/time.rs|--skip ten_thousand_sleeps_fire_on_time_never_early --skip idle_sleep_is_prompt"
 )
 
