@@ -10,19 +10,23 @@
 //! Everything is reached through [`with_current`] and [`with_scheduler`], which borrow;
 //! nothing on the spawn path clones a handle. `scheduler` is a pointer to a value on the
 //! stack frame of [`set_scheduler`]'s caller, set for the duration of a closure and reset by
-//! a guard when that closure returns or unwinds, so it never outlives its target. Every
-//! access goes through `try_with`: while the thread's locals are being destroyed (a waker
-//! run from another thread-local's destructor) the context reads as empty, and a wake takes
-//! the remote path.
+//! a guard when that closure returns or unwinds, so it never outlives its target.
+//!
+//! The context has no destructor (the handle sits in a `ManuallyDrop`): a thread-local
+//! without one needs no lazy registration, so each access is a plain load from the thread's
+//! TLS block — there is one on every spawn, wake, task poll and budgeted operation. The
+//! guards that set the handle restore what they replaced, and that is what drops it; only a
+//! thread that leaks an `EnterGuard` and then exits leaks that one reference.
 
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 use std::ptr;
 
 use super::coop::Budget;
 use super::{Context, Handle};
 
 struct ThreadContext {
-    handle: RefCell<Option<Handle>>,
+    handle: ManuallyDrop<RefCell<Option<Handle>>>,
     scheduler: Cell<*const Context>,
     entered: Cell<bool>,
     budget: Cell<Budget>,
@@ -31,7 +35,7 @@ struct ThreadContext {
 thread_local! {
     static CONTEXT: ThreadContext = const {
         ThreadContext {
-            handle: RefCell::new(None),
+            handle: ManuallyDrop::new(RefCell::new(None)),
             scheduler: Cell::new(ptr::null()),
             entered: Cell::new(false),
             budget: Cell::new(Budget::unconstrained()),

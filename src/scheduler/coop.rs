@@ -51,6 +51,14 @@ impl Budget {
     }
 }
 
+/// Gives the next task poll a fresh budget, on a scheduler's own thread: nothing there runs
+/// outside task polls that could spend budget, so nothing needs restoring afterwards (one
+/// store, where [`budget`] makes two).
+#[inline]
+pub(crate) fn start_task_poll() {
+    context::set_budget(Budget::initial());
+}
+
 /// Runs `f` (a task poll) with a fresh budget, restoring the previous one afterwards (also
 /// when `f` unwinds).
 #[inline]

@@ -67,6 +67,7 @@ impl<T> JoinHandle<T> {
     /// Reads the output if the task has finished, else stores `cx`'s waker. The `Future`
     /// impl (with the cooperative budget, which this layer knows nothing of) is in
     /// `src/task/join.rs`.
+    #[inline]
     pub(crate) fn poll_join(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         let mut ret: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: `T` is the task's output type (fixed at spawn) and we are its JoinHandle.

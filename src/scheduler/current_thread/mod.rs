@@ -236,7 +236,8 @@ impl Handle {
                     break;
                 };
                 self.metrics.poll();
-                coop::budget(|| task.run());
+                coop::start_task_poll();
+                task.run();
                 ran += 1;
                 if main.woken.load(SeqCst) {
                     break;

@@ -340,7 +340,8 @@ impl Context {
         let metrics = &self.handle.shared.metrics[core.index];
         *self.core.borrow_mut() = Some(core);
         metrics.poll();
-        coop::budget(|| task.run());
+        coop::start_task_poll();
+        task.run();
         let mut lifo_polls = 0;
         loop {
             // Gone if the task called `block_in_place`: another thread is the worker now.
@@ -360,7 +361,8 @@ impl Context {
             *self.core.borrow_mut() = Some(core);
             metrics.poll();
             metrics.lifo_hit();
-            coop::budget(|| task.run());
+            coop::start_task_poll();
+            task.run();
         }
     }
 
