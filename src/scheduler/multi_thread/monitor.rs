@@ -12,14 +12,15 @@
 //!   the monitor wakes a sleeper as new work would (`Handle::notify_parked`); the sleeper
 //!   searches, steals half of the stuck worker's queue (and goes on stealing while it
 //!   finds more), and parks on the driver, which is free.
-//! - **Sleeping.** When every worker is asleep and nothing is queued, it sleeps untimed on
-//!   its condvar: an idle runtime costs nothing. A worker that comes back from the driver
+//! - **Sleeping.** When every worker has been asleep with nothing queued for
+//!   `IDLE_LOOKS_BEFORE_SLEEP` looks in a row (10 ms), it sleeps untimed on its condvar: an
+//!   idle runtime costs nothing, and a steady trickle of work does not wake it each time. A worker that comes back from the driver
 //!   with tasks queued calls [`Monitor::watch`]: one relaxed load, and a notify only if the
 //!   monitor sleeps untimed.
 //!
-//! `watching` is written under the mutex. The worker publishes its queued work and then
-//! loads `watching`; the monitor stores `watching = false` and then looks at the queues
-//! once more before it sleeps. A `SeqCst` fence on each side orders store before load, so
+//! `watching` is written under the mutex. The worker publishes its queued work (and that
+//! it is awake) and then loads `watching`; the monitor stores `watching = false` and then
+//! looks at the queues and the sleepers once more before it sleeps. A `SeqCst` fence on each side orders store before load, so
 //! either the worker sees `false` (and notifies, under the mutex) or the monitor sees the
 //! work (and keeps watching).
 
@@ -28,7 +29,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::worker::Handle;
-use crate::scheduler::policy::stall::{self, CHECK_INTERVAL};
+use crate::scheduler::policy::stall::{self, CHECK_INTERVAL, IDLE_LOOKS_BEFORE_SLEEP};
 
 /// The monitor's shared state (in the scheduler's `Shared`).
 pub(crate) struct Monitor {
@@ -81,6 +82,7 @@ pub(crate) fn run(handle: Arc<Handle>) {
     let monitor = &handle.shared.monitor;
     let n = handle.num_workers();
     let mut last_polls = vec![u64::MAX; n];
+    let mut idle_looks = 0;
     let mut state = crate::loom::lock(&monitor.lock);
     loop {
         if state.shutdown {
@@ -98,11 +100,13 @@ pub(crate) fn run(handle: Arc<Handle>) {
         drop(state);
         let busy = look(&handle, &mut last_polls);
         state = crate::loom::lock(&monitor.lock);
-        if !busy {
+        idle_looks = if busy { 0 } else { idle_looks + 1 };
+        if idle_looks >= IDLE_LOOKS_BEFORE_SLEEP {
+            idle_looks = 0;
             monitor.watching.store(false, Relaxed);
             // Pairs with the fence in `watch` (module docs): look once more before sleeping.
             fence(SeqCst);
-            if handle.has_queued_work() {
+            if handle.has_queued_work() || (0..n).any(|i| !handle.worker_view(i).asleep) {
                 monitor.watching.store(true, Relaxed);
             }
         }

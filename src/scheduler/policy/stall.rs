@@ -11,13 +11,21 @@
 //!
 //! Why 1 ms: far above any poll of a well-behaved task (tens of microseconds), so it never
 //! fires for them, and small enough that requests queued behind a blocked task wait a
-//! millisecond or two, not the whole block. The monitor looks only while some worker is
-//! awake (an idle runtime costs nothing), at most a thousand times a second.
+//! millisecond or two, not the whole block. The monitor looks only while the runtime has
+//! been busy in the last [`IDLE_LOOKS_BEFORE_SLEEP`] looks (an idle runtime costs nothing),
+//! at most a thousand times a second.
 
 use std::time::Duration;
 
 /// How often the monitor looks while the runtime is busy.
 pub(crate) const CHECK_INTERVAL: Duration = Duration::from_millis(1);
+
+/// Looks in a row that find the runtime idle before the monitor stops looking and sleeps
+/// until a worker calls on it. A runtime serving a steady trickle (one request at a time is
+/// idle between requests at most looks) keeps the monitor looking, so its workers do not
+/// pay a wake-up (a futex call on the request's path) for every request; ten idle
+/// milliseconds in a row end that.
+pub(crate) const IDLE_LOOKS_BEFORE_SLEEP: u32 = 10;
 
 /// What the monitor sees of one worker at one look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
