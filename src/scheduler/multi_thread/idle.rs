@@ -54,6 +54,14 @@ impl Idle {
         searching == 0 && unparked < self.num_workers
     }
 
+    /// Whether some worker may be asleep, by a relaxed load (no fence): for a running worker
+    /// that queued work it will run itself, where missing a concurrent park costs only
+    /// parallelism, never the work (see `Handle::notify_parked_local` in `worker.rs`).
+    pub(super) fn may_have_sleepers(&self) -> bool {
+        let s = self.state.load(std::sync::atomic::Ordering::Relaxed);
+        s >> UNPARK_SHIFT < self.num_workers
+    }
+
     /// Picks a sleeper to wake for new work (already counted as unparked and searching), or
     /// `None` when a searcher exists or nobody sleeps.
     pub(super) fn worker_to_notify(&self) -> Option<usize> {

@@ -353,7 +353,7 @@ impl Context {
                 // Fairness: the LIFO chain has had its turn.
                 core.run_queue.push_back(task, &self.handle.shared.inject);
                 if core.park.is_some() {
-                    self.handle.notify_parked();
+                    self.handle.notify_parked_local();
                 }
                 return Some(core);
             }
@@ -649,6 +649,17 @@ impl Handle {
         // While parked on the driver (`park` is taken), the decision waits until after the
         // driver returns: one wake-up for the whole batch.
         if should_notify && core.park.is_some() {
+            self.notify_parked_local();
+        }
+    }
+
+    /// `notify_parked` for work this running worker queued in its own queue: skipped, without
+    /// the fence, when no worker seems asleep. Missing a worker that parks at this very
+    /// moment strands nothing — this worker runs its queue itself (and the monitor hands it
+    /// to a sibling if it gets stuck) — it only delays sharing; work for the injector, which
+    /// no particular worker will run, always takes the full path.
+    fn notify_parked_local(&self) {
+        if self.shared.idle.may_have_sleepers() {
             self.notify_parked();
         }
     }
