@@ -353,6 +353,19 @@ fn blocking_echo_server(rt: &rawrt::Runtime, block: Duration) -> std::net::Socke
     })
 }
 
+/// Connects a new client to `addr`, sends one ordinary byte and waits for its echo: how
+/// long that took.
+fn fresh_round_trip(addr: std::net::SocketAddr) -> Duration {
+    use std::io::{Read, Write};
+    let sent = Instant::now();
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"x").unwrap();
+    let mut b = [0u8; 1];
+    c.read_exact(&mut b).unwrap();
+    sent.elapsed()
+}
+
 #[test]
 fn a_blocked_worker_does_not_stall_the_other_connections() {
     use std::io::{Read, Write};
@@ -383,14 +396,7 @@ fn a_blocked_worker_does_not_stall_the_other_connections() {
         }
         // A bystander arriving 100 ms later.
         std::thread::sleep(Duration::from_millis(100));
-        let sent = Instant::now();
-        let mut late = std::net::TcpStream::connect(addr).unwrap();
-        late.set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        late.write_all(b"x").unwrap();
-        let mut b = [0u8; 1];
-        late.read_exact(&mut b).unwrap();
-        let bystander = sent.elapsed();
+        let bystander = fresh_round_trip(addr);
         let mut b = [0u8; 1];
         conns[0].read_exact(&mut b).unwrap();
         assert!(start.elapsed() >= BLOCK, "the blocker did block");
@@ -420,14 +426,8 @@ fn a_lone_blocked_task_does_not_leave_the_driver_unwatched() {
         // A batch of one: its worker runs it, so it wakes nobody, and blocks.
         blocker.write_all(b"B").unwrap();
         std::thread::sleep(Duration::from_millis(50));
-        let sent = Instant::now();
-        let mut late = std::net::TcpStream::connect(addr).unwrap();
-        late.set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        late.write_all(b"x").unwrap();
+        let took = fresh_round_trip(addr);
         let mut b = [0u8; 1];
-        late.read_exact(&mut b).unwrap();
-        let took = sent.elapsed();
         blocker.read_exact(&mut b).unwrap();
         assert!(
             took < Duration::from_millis(100),

@@ -399,18 +399,7 @@ fn run_child(scenario: &str) {
     stdout.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), CHILD_READY, "the child's first line");
     sys::kill(child.id() as i32, libc::SIGINT).unwrap();
-    let sent = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if sent.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the {scenario} child did not exit within 10 s of SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_exit(&mut child, &format!("the {scenario} child, after SIGINT"));
     let mut stderr = String::new();
     child
         .stderr
@@ -422,6 +411,22 @@ fn run_child(scenario: &str) {
         status.success(),
         "the {scenario} child exited with {status}; stderr: {stderr}"
     );
+}
+
+/// Waits (10 s at most, then kills it and fails) for `child` to exit.
+fn wait_exit(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// The child programs. None calls anything like `signal::block` for rawrt's sake.
@@ -774,18 +779,7 @@ mod hello {
         signalled.store(true, Ordering::SeqCst);
         rawrt_sys::signal::kill(child.id() as i32, signo).unwrap();
         let sent = Instant::now();
-
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if sent.elapsed() > Duration::from_secs(10) {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("hello did not exit within 10 s of signal {signo}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let status = super::wait_exit(&mut child, &format!("hello, after signal {signo}"));
         let exit_time = sent.elapsed();
         let mut stderr = String::new();
         child
