@@ -435,3 +435,25 @@ fn a_lone_blocked_task_does_not_leave_the_driver_unwatched() {
         );
     });
 }
+
+#[test]
+fn shutdown_timeout_does_not_wait_for_a_block_in_place_closure() {
+    with_timeout("shutdown during block_in_place", LIMIT, || {
+        let rt = common::runtime(2, "bipshut");
+        let (entered, inside) = std::sync::mpsc::channel();
+        rt.spawn(async move {
+            rawrt::task::block_in_place(move || {
+                entered.send(()).unwrap();
+                std::thread::sleep(Duration::from_secs(3));
+            })
+        });
+        inside.recv_timeout(Duration::from_secs(10)).unwrap();
+        let start = Instant::now();
+        rt.shutdown_timeout(Duration::from_millis(100));
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "shutdown_timeout(100 ms) waited {took:?} for a closure blocking 3 s"
+        );
+    });
+}

@@ -107,18 +107,36 @@ impl Runtime {
                     timeout
                 };
                 if h.finish_shutdown(timeout) {
-                    let me = std::thread::current().id();
-                    for t in threads {
-                        if t.thread().id() != me {
-                            let _ = t.join();
-                        }
-                    }
+                    let deadline = timeout.and_then(|t| start.checked_add(t));
+                    join_threads(threads, deadline);
                 }
             }
             scheduler::Handle::CurrentThread(h) => h.shutdown(),
         }
         let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
         self.handle.inner.blocking().shutdown(left);
+    }
+}
+
+/// Joins the runtime's threads (but the calling one), waiting until `deadline` at most:
+/// every core is back by now, but a thread that handed its core away in `block_in_place` may
+/// still be inside its closure. A thread still running at the deadline is detached.
+fn join_threads(threads: Vec<ThreadHandle<()>>, deadline: Option<std::time::Instant>) {
+    let me = std::thread::current().id();
+    for t in threads {
+        if t.thread().id() == me {
+            continue;
+        }
+        if let Some(deadline) = deadline {
+            // Bounded: only while shutting down, only for a thread still in a closure.
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if !t.is_finished() {
+                continue;
+            }
+        }
+        let _ = t.join();
     }
 }
 
