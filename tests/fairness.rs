@@ -457,3 +457,83 @@ fn shutdown_timeout_does_not_wait_for_a_block_in_place_closure() {
         );
     });
 }
+
+#[test]
+fn consume_budget_yields_once_the_budget_is_spent_and_unconstrained_lifts_it() {
+    use std::future::Future;
+    let rt = common::runtime(1, "budget");
+    rt.block_on(async {
+        rawrt::spawn(async {
+            assert!(rawrt::task::coop::has_budget_remaining());
+            for _ in 0..128 {
+                rawrt::task::consume_budget().await;
+            }
+            assert!(
+                !rawrt::task::coop::has_budget_remaining(),
+                "128 units spent"
+            );
+            // The next one must hand the worker back first: Pending once, then done.
+            let mut next = std::pin::pin!(rawrt::task::consume_budget());
+            let first =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(next.as_mut().poll(cx))).await;
+            assert!(first.is_pending(), "a spent budget yields");
+            next.await;
+            assert!(
+                rawrt::task::coop::has_budget_remaining(),
+                "a fresh poll, a fresh budget"
+            );
+            // Unconstrained: never refused, however much is spent.
+            rawrt::task::unconstrained(async {
+                for _ in 0..1000 {
+                    let mut op = std::pin::pin!(rawrt::task::consume_budget());
+                    let polled =
+                        std::future::poll_fn(|cx| std::task::Poll::Ready(op.as_mut().poll(cx)))
+                            .await;
+                    assert!(polled.is_ready());
+                }
+                assert!(rawrt::task::coop::has_budget_remaining());
+            })
+            .await;
+        })
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn try_write_and_try_send_act_only_on_known_readiness() {
+    with_timeout("try_write", LIMIT, || {
+        let rt = common::runtime(2, "try");
+        rt.block_on(async {
+            let (a, b) = rawrt::net::UnixStream::pair().unwrap();
+            a.writable().await.unwrap();
+            assert_eq!(a.try_write(b"hello").unwrap(), 5);
+            let mut buf = [0u8; 5];
+            b.readable().await.unwrap();
+            assert_eq!(b.try_read(&mut buf).unwrap(), 5);
+            assert_eq!(&buf, b"hello");
+            // Fill the socket: the first WouldBlock clears the readiness, the next is
+            // answered from it without a syscall.
+            let chunk = [0u8; 64 * 1024];
+            while a.try_write(&chunk).is_ok() {}
+            let before = rawrt::stats::syscalls();
+            let err = a.try_write(&chunk).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+            let made = rawrt::stats::syscalls() - before;
+            assert_eq!(
+                made.get(rawrt::stats::Syscall::Write),
+                0,
+                "no syscall: {made}"
+            );
+
+            let u = rawrt::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let v = rawrt::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            u.writable().await.unwrap();
+            assert_eq!(u.try_send_to(b"dgram", v.local_addr().unwrap()).unwrap(), 5);
+            v.readable().await.unwrap();
+            let mut d = [0u8; 8];
+            let (n, from) = v.try_recv_from(&mut d).unwrap();
+            assert_eq!((&d[..n], from), (&b"dgram"[..], u.local_addr().unwrap()));
+        });
+    });
+}

@@ -387,16 +387,9 @@ fn ctrl_c_when_only_a_foreign_thread_can_take_sigint() {
 /// Runs this binary as child `scenario`, waits until it listens, sends it SIGINT, and
 /// asserts that it exits 0 within 10 s.
 fn run_child(scenario: &str) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_ENV, scenario)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the child");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.env(CHILD_ENV, scenario);
+    let (mut child, _stdout, line) = start_announcing(cmd, "the child");
     assert_eq!(line.trim(), CHILD_READY, "the child's first line");
     sys::kill(child.id() as i32, libc::SIGINT).unwrap();
     let status = wait_exit(&mut child, &format!("the {scenario} child, after SIGINT"));
@@ -411,6 +404,27 @@ fn run_child(scenario: &str) {
         status.success(),
         "the {scenario} child exited with {status}; stderr: {stderr}"
     );
+}
+
+/// Starts `cmd` with its output piped and reads the first line it prints (its "ready").
+fn start_announcing(
+    mut cmd: Command,
+    what: &str,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStdout>,
+    String,
+) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {what}: {e}"));
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    (child, stdout, line)
 }
 
 /// Waits (10 s at most, then kills it and fails) for `child` to exit.
@@ -491,10 +505,10 @@ fn hello_shuts_down_gracefully_on_sigint() {
 
 #[cfg(feature = "hyper")]
 mod hello {
-    use std::io::{self, BufRead, BufReader, Read, Write};
+    use std::io::{self, Read, Write};
     use std::net::{SocketAddr, TcpStream};
     use std::path::PathBuf;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -736,16 +750,9 @@ mod hello {
     /// connection), sends `signo`, and checks that it exits with status 0 in time and that
     /// every response was complete.
     pub(super) fn graceful_shutdown(signo: i32, clients: usize) {
-        let mut child = Command::new(hello_path())
-            .args(["--addr", "127.0.0.1:0", "--workers", "2"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting the hello example");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
+        let mut cmd = Command::new(hello_path());
+        cmd.args(["--addr", "127.0.0.1:0", "--workers", "2"]);
+        let (mut child, mut stdout, line) = super::start_announcing(cmd, "the hello example");
         let addr: SocketAddr = line
             .trim()
             .strip_prefix("listening on http://")

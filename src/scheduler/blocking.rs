@@ -188,29 +188,8 @@ impl Spawner {
             t.shutdown();
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let mut state = crate::loom::lock(&inner.state);
-        while state.num_threads > 0 {
-            match deadline {
-                None => {
-                    state = inner
-                        .exited
-                        .wait(state)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                }
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return false;
-                    }
-                    state = inner
-                        .exited
-                        .wait_timeout(state, d - now)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .0;
-                }
-            }
-        }
-        true
+        let state = crate::loom::lock(&inner.state);
+        crate::util::wait_until(&inner.exited, state, deadline, |s| s.num_threads == 0).1
     }
 
     /// Threads currently in the pool.
@@ -253,11 +232,7 @@ fn run(inner: Arc<Inner>) {
                 timed_out = true;
                 break;
             }
-            let (s, _) = inner
-                .work
-                .wait_timeout(state, inner.config.keep_alive - waited)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            state = s;
+            state = crate::util::wait(&inner.work, state, Some(inner.config.keep_alive - waited));
             if state.num_notified > 0 {
                 state.num_notified -= 1;
                 break;

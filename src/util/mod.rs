@@ -1,9 +1,50 @@
-//! Small helpers every layer may use: containing a waker's panic, and the waiter slab.
+//! Small helpers every layer may use: containing a waker's panic, condvar waits with a
+//! deadline, and the waiter slab.
 
 pub(crate) mod slab;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Condvar, MutexGuard, PoisonError};
 use std::task::Waker;
+use std::time::{Duration, Instant};
+
+/// Waits on `cv`, for `timeout` at most (`None`: until notified), through a poisoned mutex
+/// (the state it guards stays consistent: no user code runs under these locks).
+pub(crate) fn wait<'a, T>(
+    cv: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: Option<Duration>,
+) -> MutexGuard<'a, T> {
+    match timeout {
+        None => cv.wait(guard).unwrap_or_else(PoisonError::into_inner),
+        Some(t) => {
+            cv.wait_timeout(guard, t)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0
+        }
+    }
+}
+
+/// Waits on `cv` until `done` holds or `deadline` passes (`None`: no deadline); returns the
+/// guard and whether `done` held.
+pub(crate) fn wait_until<'a, T>(
+    cv: &Condvar,
+    mut guard: MutexGuard<'a, T>,
+    deadline: Option<Instant>,
+    mut done: impl FnMut(&T) -> bool,
+) -> (MutexGuard<'a, T>, bool) {
+    while !done(&guard) {
+        let timeout = match deadline {
+            None => None,
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Some(left),
+                _ => return (guard, false),
+            },
+        };
+        guard = wait(cv, guard, timeout);
+    }
+    (guard, true)
+}
 
 /// Wakes `waker`, containing a panic from its `wake` or its drop.
 ///

@@ -26,10 +26,10 @@
 
 use std::sync::atomic::{fence, AtomicBool, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
 
 use super::worker::Handle;
 use crate::scheduler::policy::stall::{self, CHECK_INTERVAL, IDLE_LOOKS_BEFORE_SLEEP};
+use crate::util;
 
 /// The monitor's shared state (in the scheduler's `Shared`).
 pub(crate) struct Monitor {
@@ -89,11 +89,11 @@ pub(crate) fn run(handle: Arc<Handle>) {
             return;
         }
         if !monitor.watching.load(Relaxed) {
-            state = wait(&monitor.cv, state, None);
+            state = util::wait(&monitor.cv, state, None);
             last_polls.iter_mut().for_each(|p| *p = u64::MAX);
             continue;
         }
-        state = wait(&monitor.cv, state, Some(CHECK_INTERVAL));
+        state = util::wait(&monitor.cv, state, Some(CHECK_INTERVAL));
         if state.shutdown {
             return;
         }
@@ -129,21 +129,4 @@ fn look(handle: &Handle, last_polls: &mut [u64]) -> bool {
         handle.notify_parked();
     }
     busy || handle.has_queued_work()
-}
-
-fn wait<'a>(
-    cv: &Condvar,
-    guard: std::sync::MutexGuard<'a, State>,
-    timeout: Option<Duration>,
-) -> std::sync::MutexGuard<'a, State> {
-    match timeout {
-        None => cv
-            .wait(guard)
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-        Some(t) => {
-            cv.wait_timeout(guard, t)
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0
-        }
-    }
 }

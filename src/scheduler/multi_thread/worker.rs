@@ -38,7 +38,7 @@
 //!    the fds they own are closed — drains the injector and shuts the reactor down.
 
 use std::cell::RefCell;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::idle::Idle;
@@ -729,20 +729,11 @@ impl Handle {
         // `None`: wait as long as it takes (also for a timeout too far to represent).
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let (cores, all_stopped) = {
-            let mut stopped = crate::loom::lock(&self.shared.stopped);
-            while stopped.count() < n {
-                stopped = match deadline {
-                    None => wait(&self.shared.shutdown_cv, stopped),
-                    Some(deadline) => {
-                        let now = Instant::now();
-                        if now >= deadline {
-                            break;
-                        }
-                        wait_timeout(&self.shared.shutdown_cv, stopped, deadline - now)
-                    }
-                };
-            }
-            let all = stopped.count() == n;
+            let stopped = crate::loom::lock(&self.shared.stopped);
+            let (mut stopped, all) =
+                crate::util::wait_until(&self.shared.shutdown_cv, stopped, deadline, |s| {
+                    s.count() >= n
+                });
             (std::mem::take(&mut stopped.cores), all)
         };
         self.cancel_everything(cores);
@@ -808,17 +799,6 @@ impl Handle {
     pub(super) fn has_queued_work(&self) -> bool {
         !self.shared.inject.is_empty() || self.shared.remotes.iter().any(|r| !r.steal.is_empty())
     }
-}
-
-fn wait<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
-    cv.wait(guard)
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn wait_timeout<'a, T>(cv: &Condvar, guard: MutexGuard<'a, T>, t: Duration) -> MutexGuard<'a, T> {
-    cv.wait_timeout(guard, t)
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .0
 }
 
 impl Shared {
