@@ -272,3 +272,5 @@ impl fmt::Debug for TcpStream {
             .finish()
     }
 }
+
+stream_io::impl_async_io!(TcpStream);

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use rawrt_sys::socket;
 
-use crate::io::{Interest, Ready};
+use crate::io::{read_buf, Interest, ReadBuf, Ready};
 use crate::reactor::{Direction, PollEvented};
 use crate::scheduler::coop;
 
@@ -26,6 +26,97 @@ pub(crate) fn poll_read(io: &Io, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<i
         io.poll_stream(cx, Direction::Read, len, |fd| socket::read(fd.as_fd(), buf))
     })
 }
+
+/// Polls a read into a `ReadBuf` (its unfilled part may be uninitialised memory).
+pub(crate) fn poll_read_buf(
+    io: &Io,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    if buf.remaining() == 0 {
+        return Poll::Ready(Ok(()));
+    }
+    let len = buf.remaining();
+    coop::poll_budgeted(cx, |cx| {
+        io.poll_stream(cx, Direction::Read, len, |fd| {
+            read_buf::fill_with(buf, |dst| socket::read_uninit(fd.as_fd(), dst))
+        })
+    })
+    .map_ok(drop)
+}
+
+/// Shuts down the write half (`AsyncWrite::poll_shutdown`); a peer that already went away
+/// counts as done, as does a second shutdown.
+pub(crate) fn shutdown_write(io: &Io) -> Poll<io::Result<()>> {
+    Poll::Ready(match socket::shutdown(io.get_ref().as_fd(), std::net::Shutdown::Write) {
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+        res => res,
+    })
+}
+
+/// Implements [`AsyncRead`](crate::io::AsyncRead) and [`AsyncWrite`](crate::io::AsyncWrite)
+/// for a stream socket type and for shared references to it (every transfer takes `&self`,
+/// so one task may read through one reference while another writes through a second).
+/// `$ty` has a field `io: Io`.
+macro_rules! impl_async_io {
+    ($ty:ty) => {
+        $crate::net::stream_io::impl_async_io!(@ $ty, $ty);
+        $crate::net::stream_io::impl_async_io!(@ &$ty, $ty);
+    };
+    (@ $impl_ty:ty, $ty:ty) => {
+        impl $crate::io::AsyncRead for $impl_ty {
+            fn poll_read(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &mut $crate::io::ReadBuf<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                let this: &$ty = &self;
+                $crate::net::stream_io::poll_read_buf(&this.io, cx, buf)
+            }
+        }
+
+        impl $crate::io::AsyncWrite for $impl_ty {
+            fn poll_write(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                let this: &$ty = &self;
+                $crate::net::stream_io::poll_write(&this.io, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                let this: &$ty = &self;
+                $crate::net::stream_io::poll_write_vectored(&this.io, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                // Writes go straight to the kernel: nothing is buffered here.
+                ::std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                let this: &$ty = &self;
+                $crate::net::stream_io::shutdown_write(&this.io)
+            }
+        }
+    };
+}
+pub(crate) use impl_async_io;
 
 /// Polls a read into possibly uninitialized memory.
 #[cfg(feature = "hyper")]

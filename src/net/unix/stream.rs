@@ -281,3 +281,5 @@ impl fmt::Debug for UnixStream {
             .finish()
     }
 }
+
+stream_io::impl_async_io!(UnixStream);
