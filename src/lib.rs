@@ -61,8 +61,10 @@ mod scheduler;
 
 pub mod runtime;
 
+pub mod fs;
 pub mod io;
 pub mod net;
+pub mod process;
 pub mod signal;
 pub mod stats;
 pub mod sync;

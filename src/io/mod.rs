@@ -11,7 +11,10 @@
 pub(crate) mod read_buf;
 mod ready;
 mod traits;
+mod util;
 
 pub use read_buf::ReadBuf;
 pub use ready::{Interest, Ready};
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+#[allow(unused_imports)] // filled in by the io-util work
+pub use util::*;

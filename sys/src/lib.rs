@@ -44,6 +44,7 @@ macro_rules! syscall {
 pub mod cpustat;
 pub mod epoll;
 pub mod eventfd;
+pub mod process;
 pub mod resource;
 pub mod sched;
 pub mod signal;

@@ -1,0 +1,1 @@
+//! Filesystem operations on the blocking pool (being written).

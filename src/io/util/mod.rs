@@ -1,0 +1,1 @@
+//! The I/O extension traits and utilities (being written).

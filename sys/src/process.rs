@@ -1,0 +1,1 @@
+//! Process calls: `pidfd_open`, `waitid`, `pipe2`, `kill` (being written).
