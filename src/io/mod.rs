@@ -10,6 +10,7 @@
 
 pub(crate) mod read_buf;
 mod ready;
+mod stdio;
 mod traits;
 mod util;
 
@@ -18,3 +19,5 @@ pub use ready::{Interest, Ready};
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 #[allow(unused_imports)] // filled in by the io-util work
 pub use util::*;
+#[allow(unused_imports)] // filled in by the stdio work
+pub use stdio::*;

@@ -1,0 +1,1 @@
+//! `stdin`, `stdout`, `stderr` on the blocking pool (being written).
