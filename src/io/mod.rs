@@ -8,6 +8,7 @@
 //! - [`Interest`] (what to wait for) and [`Ready`] (what a resource is ready for), as taken
 //!   and returned by `readable`, `writable` and `ready` on rawrt's sockets.
 
+mod async_fd;
 pub(crate) mod read_buf;
 mod ready;
 mod stdio;
@@ -16,8 +17,13 @@ mod util;
 
 pub use read_buf::ReadBuf;
 pub use ready::{Interest, Ready};
+#[allow(unused_imports)] // filled in by the stdio work
+pub use stdio::*;
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 #[allow(unused_imports)] // filled in by the io-util work
 pub use util::*;
-#[allow(unused_imports)] // filled in by the stdio work
-pub use stdio::*;
+
+/// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd), any file descriptor in the reactor.
+pub mod unix {
+    pub use super::async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
+}
