@@ -5,6 +5,13 @@
 //!   Implemented by [`TcpStream`](crate::net::TcpStream), [`UnixStream`](crate::net::UnixStream)
 //!   and references to them, by `&[u8]`, `Vec<u8>`, `io::Cursor`, and forwarded through
 //!   `&mut T`, `Box<T>` and `Pin<P>`.
+//! - The extension traits [`AsyncReadExt`], [`AsyncWriteExt`], [`AsyncBufReadExt`] and
+//!   [`AsyncSeekExt`]: `read`, `read_exact`, `read_to_end`, `read_to_string`, `read_u32` and
+//!   the other integer readers, `write_all`, `write_u32_le`..., `flush`, `shutdown`,
+//!   `read_line`, `lines`, `split`, `seek`: each a small named future, as in Tokio.
+//!   [`BufTarget`] and [`BufSource`] stand in for `bytes::BufMut`/`Buf` in `read_buf` and
+//!   `write_buf`/`write_all_buf` (rawrt does not depend on `bytes`).
+//! - Adapters: [`BufReader`], [`BufWriter`], [`Chain`], [`Take`], [`Lines`], [`Split`].
 //! - [`Interest`] (what to wait for) and [`Ready`] (what a resource is ready for), as taken
 //!   and returned by `readable`, `writable` and `ready` on rawrt's sockets.
 
@@ -20,7 +27,6 @@ pub use ready::{Interest, Ready};
 #[allow(unused_imports)] // filled in by the stdio work
 pub use stdio::*;
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
-#[allow(unused_imports)] // filled in by the io-util work
 pub use util::*;
 
 /// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd), any file descriptor in the reactor.
