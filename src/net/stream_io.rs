@@ -2,7 +2,6 @@
 //! and [`UnixStream`](super::UnixStream)): stream semantics, so every transfer goes through
 //! [`PollEvented::poll_stream`] and a short transfer clears the readiness.
 
-use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, OwnedFd};
 use std::task::{Context, Poll};
@@ -15,17 +14,6 @@ use crate::scheduler::coop;
 
 /// A registered stream socket.
 pub(crate) type Io = PollEvented<OwnedFd>;
-
-/// Polls a read; ready with `Ok(n)` as soon as any bytes (or end of stream) are available.
-pub(crate) fn poll_read(io: &Io, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-    if buf.is_empty() {
-        return Poll::Ready(Ok(0));
-    }
-    let len = buf.len();
-    coop::poll_budgeted(cx, |cx| {
-        io.poll_stream(cx, Direction::Read, len, |fd| socket::read(fd.as_fd(), buf))
-    })
-}
 
 /// Polls a read into a `ReadBuf` (its unfilled part may be uninitialised memory).
 pub(crate) fn poll_read_buf(
@@ -210,34 +198,6 @@ pub(crate) fn try_read(io: &Io, buf: &mut [u8]) -> io::Result<usize> {
 /// A write now, if the socket is known writable; `WouldBlock` (without a syscall) if not.
 pub(crate) fn try_write(io: &Io, buf: &[u8]) -> io::Result<usize> {
     io.try_io(Direction::Write, |fd| socket::send(fd.as_fd(), buf))
-}
-
-/// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
-pub(crate) async fn read_exact(io: &Io, buf: &mut [u8]) -> io::Result<()> {
-    let mut done = 0;
-    while done < buf.len() {
-        match poll_fn(|cx| poll_read(io, cx, &mut buf[done..])).await? {
-            0 => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("stream ended after {done} of {} bytes", buf.len()),
-                ))
-            }
-            n => done += n,
-        }
-    }
-    Ok(())
-}
-
-/// Writes all of `buf`.
-pub(crate) async fn write_all(io: &Io, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        match poll_fn(|cx| poll_write(io, cx, buf)).await? {
-            0 => return Err(io::ErrorKind::WriteZero.into()),
-            n => buf = &buf[n..],
-        }
-    }
-    Ok(())
 }
 
 /// The inherent methods that [`TcpStream`](crate::net::TcpStream) and

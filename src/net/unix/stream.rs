@@ -5,7 +5,6 @@ use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::task::{Context, Poll};
 
 use rawrt_sys::{socket, unix};
 
@@ -109,41 +108,6 @@ impl UnixStream {
         self.io
             .into_inner()
             .map(std::os::unix::net::UnixStream::from)
-    }
-
-    /// Reads some bytes; `Ok(0)` means end of stream (or an empty `buf`).
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        stream_io::read_exact(&self.io, buf).await
-    }
-
-    /// Writes some bytes, returning how many.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write(cx, buf)).await
-    }
-
-    /// Writes all of `buf`.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        stream_io::write_all(&self.io, buf).await
-    }
-
-    /// Polls a read. Ready with `Ok(n)` as soon as any bytes (or end of stream) are available.
-    pub(crate) fn poll_read(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        stream_io::poll_read(&self.io, cx, buf)
-    }
-
-    /// Polls a write (`send` with `MSG_NOSIGNAL`: a closed peer gives `EPIPE`, never
-    /// `SIGPIPE`).
-    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        stream_io::poll_write(&self.io, cx, buf)
     }
 
     /// The remote address (unnamed, unless the peer bound its socket).
