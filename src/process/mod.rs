@@ -98,9 +98,8 @@ static NO_PIDFD: AtomicBool = AtomicBool::new(false);
 /// Whether `RAWRT_PROCESS_FORCE_SIGCHLD=1` asks for the `SIGCHLD` fallback (read once).
 fn sigchld_forced() -> bool {
     static FORCED: OnceLock<bool> = OnceLock::new();
-    *FORCED.get_or_init(|| {
-        std::env::var_os("RAWRT_PROCESS_FORCE_SIGCHLD").is_some_and(|v| v == "1")
-    })
+    *FORCED
+        .get_or_init(|| std::env::var_os("RAWRT_PROCESS_FORCE_SIGCHLD").is_some_and(|v| v == "1"))
 }
 
 /// A process to run: program, arguments, environment, working directory and standard
