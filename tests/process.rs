@@ -611,3 +611,43 @@ fn fallback_scenarios() {
         kill_on_drop_kills_and_the_orphan_is_reaped().await;
     });
 }
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Command>();
+    send_sync::<Child>();
+    send_sync::<rawrt::process::ChildStdin>();
+    send_sync::<ChildStdout>();
+    send_sync::<rawrt::process::ChildStderr>();
+}
+
+#[test]
+fn vectored_writes_reach_the_child_in_order() {
+    run("writev", || async {
+        let mut cat = Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = cat.stdin.take().unwrap();
+        assert!(stdin.is_write_vectored());
+        let parts = [
+            io::IoSlice::new(b"one "),
+            io::IoSlice::new(b""),
+            io::IoSlice::new(b"two "),
+            io::IoSlice::new(b"three"),
+        ];
+        let n = poll_fn(|cx| Pin::new(&mut stdin).poll_write_vectored(cx, &parts))
+            .await
+            .unwrap();
+        // A pipe with room takes all 13 bytes at once.
+        assert_eq!(n, 13);
+        drop(stdin);
+        let got = bounded("cat", read_to_end(cat.stdout.as_mut().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(got, b"one two three");
+        assert!(cat.wait().await.unwrap().success());
+    });
+}
