@@ -247,16 +247,22 @@ impl<T: BlockingTarget> Blocking<T> {
         dst: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         loop {
-            match ready!(self.poll_done(cx))? {
+            let read_done = match ready!(self.poll_done(cx))? {
                 Some(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
-                Some(op) => self.keep(op),
-                None => {}
-            }
+                // What it read (nothing: end of file) is the answer, even if it was started
+                // by a read future since dropped.
+                Some(Op::Read(Ok(()))) => true,
+                Some(op) => {
+                    self.keep(op);
+                    false
+                }
+                None => false,
+            };
             if let Some(e) = self.write_err.take() {
                 return Poll::Ready(Err(e));
             }
             let buf = self.buf.get_or_insert_with(Buf::default);
-            if buf.unread() > 0 || dst.remaining() == 0 {
+            if read_done || buf.unread() > 0 || dst.remaining() == 0 {
                 buf.copy_to(dst);
                 return Poll::Ready(Ok(()));
             }
@@ -272,7 +278,11 @@ impl<T: BlockingTarget> Blocking<T> {
         }
     }
 
-    pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>, src: &[u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_write_vectored(cx, &[IoSlice::new(src)])
     }
 
@@ -391,15 +401,24 @@ impl<T: BlockingTarget> Blocking<T> {
             Some(Op::Other(res)) => res,
             Some(op) => {
                 self.keep(op);
-                Err(io::Error::other("rawrt: the file operation's result went missing"))
+                Err(io::Error::other(
+                    "rawrt: the file operation's result went missing",
+                ))
             }
-            None => Err(io::Error::other("rawrt: the file operation's result went missing")),
+            None => Err(io::Error::other(
+                "rawrt: the file operation's result went missing",
+            )),
         };
         Poll::Ready(res.and_then(|b| {
             b.downcast::<R>()
                 .map(|r| *r)
                 .map_err(|_| io::Error::other("rawrt: the file operation returned the wrong type"))
         }))
+    }
+
+    /// The target.
+    pub(crate) fn target(&self) -> &T {
+        &self.target
     }
 
     /// Gives up the target (after [`poll_idle`](Self::poll_idle)).

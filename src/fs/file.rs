@@ -162,7 +162,13 @@ impl File {
 
     fn unwrap_std(self) -> std::fs::File {
         let File { std, inner } = self;
-        drop(inner.into_inner().unwrap_or_else(PoisonError::into_inner).io.into_target());
+        drop(
+            inner
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .io
+                .into_target(),
+        );
         // Nothing else holds the file once the operation in flight is done: each operation's
         // closure drops its reference before its result is delivered.
         Arc::try_unwrap(std).unwrap_or_else(|std| {
@@ -204,7 +210,8 @@ impl File {
 
     /// Changes the file's permissions, after the operation in flight.
     pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
-        self.run(false, false, move |f| f.set_permissions(perm)).await
+        self.run(false, false, move |f| f.set_permissions(perm))
+            .await
     }
 
     /// Sets the largest number of bytes one pool trip reads or writes (2 MiB by default; 0

@@ -12,8 +12,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use super::blocking_io::{join_error, spawn};
 use super::asyncify;
+use super::blocking_io::{join_error, spawn};
 use crate::task::JoinHandle;
 
 /// How many entries one pool trip reads.

@@ -16,8 +16,7 @@ mod util;
 
 pub use read_buf::ReadBuf;
 pub use ready::{Interest, Ready};
+pub use stdio::*;
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 #[allow(unused_imports)] // filled in by the io-util work
 pub use util::*;
-#[allow(unused_imports)] // filled in by the stdio work
-pub use stdio::*;
