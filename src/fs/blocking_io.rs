@@ -5,8 +5,9 @@
 //! `Arc`) from poll methods. At most one operation is in flight on the blocking pool; it owns
 //! the state machine's one buffer while it runs and hands it back with its result:
 //!
-//! - a read reads up to `min(caller's room, max_buf)` bytes into the buffer on the pool; the
-//!   bytes are then served from the buffer until it is empty (read-ahead);
+//! - a read reads up to `max(caller's room, 64 KiB)` bytes (at most `max_buf`) into the
+//!   buffer on the pool; the bytes are then served from the buffer until it is empty
+//!   (read-ahead), so small reads do not each cost a pool trip;
 //! - a write copies up to `max_buf` bytes into the buffer, starts the write on the pool and
 //!   returns at once; a failed write is kept and reported by the next operation (or flush);
 //! - anything that moves the position while read-ahead bytes are unread (a write, a seek, a
@@ -31,6 +32,10 @@ use crate::task::{JoinError, JoinHandle};
 
 /// The default largest buffer one pool trip reads into or writes from: 2 MiB, as Tokio.
 pub(crate) const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
+
+/// The least a read asks of the OS (if the max buffer size allows): small reads are then
+/// served from one pool trip's read-ahead.
+pub(crate) const READ_AHEAD: usize = 64 * 1024;
 
 /// What a [`Blocking`] needs from the thing it drives. All methods run on a pool thread.
 pub(crate) trait BlockingTarget: Send + Sync + 'static {
@@ -93,22 +98,24 @@ pub(crate) fn join_error(err: JoinError) -> io::Error {
     io::Error::other(format!("rawrt: blocking pool operation failed: {err}"))
 }
 
-/// The buffer the in-flight operation owns: `data[pos..]` is unread read-ahead, or the bytes
-/// of a write.
+/// The buffer the in-flight operation owns: `data[pos..end]` is unread read-ahead, or the
+/// bytes of a write. `data` stays allocated (and initialised) between operations, so reads
+/// do not zero it again.
 #[derive(Debug, Default)]
 struct Buf {
     data: Vec<u8>,
     pos: usize,
+    end: usize,
 }
 
 impl Buf {
     fn unread(&self) -> usize {
-        self.data.len() - self.pos
+        self.end - self.pos
     }
 
     fn clear(&mut self) {
-        self.data.clear();
         self.pos = 0;
+        self.end = 0;
     }
 
     /// Moves as much read-ahead as fits into `dst`.
@@ -116,7 +123,7 @@ impl Buf {
         let n = self.unread().min(dst.remaining());
         dst.put_slice(&self.data[self.pos..self.pos + n]);
         self.pos += n;
-        if self.pos == self.data.len() {
+        if self.pos == self.end {
             self.clear();
         }
     }
@@ -126,6 +133,37 @@ impl Buf {
         let n = self.unread();
         self.clear();
         n as i64
+    }
+
+    /// One read of up to `want` bytes (on the pool).
+    fn read_from<T: BlockingTarget>(&mut self, target: &T, want: usize) -> io::Result<()> {
+        self.clear();
+        if self.data.len() < want {
+            self.data.resize(want, 0);
+        }
+        let n = target.read(&mut self.data[..want])?;
+        // A reader claiming more than it was given would be a bug in it; do not trust it.
+        self.end = n.min(want);
+        Ok(())
+    }
+
+    /// Copies up to `max` bytes of `srcs` in, as the bytes of a write; returns how many.
+    fn fill_from(&mut self, srcs: &[IoSlice<'_>], max: usize) -> usize {
+        self.clear();
+        self.data.clear();
+        for src in srcs {
+            let take = src.len().min(max - self.data.len());
+            self.data.extend_from_slice(&src[..take]);
+            if self.data.len() == max {
+                break;
+            }
+        }
+        self.end = self.data.len();
+        self.end
+    }
+
+    fn written(&self) -> &[u8] {
+        &self.data[..self.end]
     }
 }
 
@@ -266,15 +304,10 @@ impl<T: BlockingTarget> Blocking<T> {
                 buf.copy_to(dst);
                 return Poll::Ready(Ok(()));
             }
-            let want = dst.remaining().min(self.max_buf);
-            self.start(move |target, buf| {
-                buf.clear();
-                buf.data.resize(want, 0);
-                let res = target.read(&mut buf.data);
-                let n = *res.as_ref().unwrap_or(&0);
-                buf.data.truncate(n);
-                Op::Read(res.map(drop))
-            })?;
+            // Read ahead: at least READ_AHEAD, or the caller's room if larger, never more
+            // than the max buffer size.
+            let want = dst.remaining().max(READ_AHEAD).min(self.max_buf);
+            self.start(move |target, buf| Op::Read(buf.read_from(target, want)))?;
         }
     }
 
@@ -291,24 +324,15 @@ impl<T: BlockingTarget> Blocking<T> {
         cx: &mut Context<'_>,
         srcs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match ready!(self.poll_done(cx))? {
-            Some(op) => self.keep(op),
-            None => {}
+        if let Some(op) = ready!(self.poll_done(cx))? {
+            self.keep(op);
         }
         if let Some(e) = self.write_err.take() {
             return Poll::Ready(Err(e));
         }
         let buf = self.buf.get_or_insert_with(Buf::default);
         let back = buf.discard_unread();
-        let mut n = 0;
-        for src in srcs {
-            let take = src.len().min(self.max_buf - n);
-            buf.data.extend_from_slice(&src[..take]);
-            n += take;
-            if n == self.max_buf {
-                break;
-            }
-        }
+        let n = buf.fill_from(srcs, self.max_buf);
         if n == 0 {
             return Poll::Ready(Ok(0));
         }
@@ -317,7 +341,7 @@ impl<T: BlockingTarget> Blocking<T> {
             if back > 0 {
                 res = target.seek(SeekFrom::Current(-back)).map(drop);
             }
-            let res = res.and_then(|()| target.write_all(&buf.data));
+            let res = res.and_then(|()| target.write_all(buf.written()));
             buf.clear();
             Op::Write(res)
         })?;
@@ -326,9 +350,8 @@ impl<T: BlockingTarget> Blocking<T> {
 
     /// Waits for the write in flight and reports any write error.
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match ready!(self.poll_done(cx))? {
-            Some(op) => self.keep(op),
-            None => {}
+        if let Some(op) = ready!(self.poll_done(cx))? {
+            self.keep(op);
         }
         Poll::Ready(match self.write_err.take() {
             Some(e) => Err(e),
@@ -424,5 +447,141 @@ impl<T: BlockingTarget> Blocking<T> {
     /// Gives up the target (after [`poll_idle`](Self::poll_idle)).
     pub(crate) fn into_target(self) -> Arc<T> {
         self.target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::poll_fn;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{mpsc, Mutex};
+
+    /// An in-memory target that counts reads and can be told to panic or to block a write.
+    #[derive(Default)]
+    struct Fake {
+        data: Mutex<(Vec<u8>, usize)>,
+        reads: AtomicUsize,
+        panic_on_write: AtomicBool,
+        gate: Mutex<Option<mpsc::Receiver<()>>>,
+    }
+
+    impl BlockingTarget for Fake {
+        fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let mut d = self.data.lock().unwrap();
+            let (bytes, pos) = &mut *d;
+            let n = buf.len().min(bytes.len() - *pos);
+            buf[..n].copy_from_slice(&bytes[*pos..*pos + n]);
+            *pos += n;
+            Ok(n)
+        }
+        fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+            if let Some(rx) = self.gate.lock().unwrap().take() {
+                let _ = rx.recv();
+            }
+            if self.panic_on_write.swap(false, Ordering::SeqCst) {
+                panic!("fake write failed");
+            }
+            self.data.lock().unwrap().0.extend_from_slice(buf);
+            Ok(())
+        }
+        fn seek(&self, _: SeekFrom) -> io::Result<u64> {
+            Err(io::Error::from(io::ErrorKind::Unsupported))
+        }
+    }
+
+    fn rt() -> crate::Runtime {
+        crate::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap()
+    }
+
+    async fn read(io: &mut Blocking<Fake>, n: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = vec![0; n];
+        let mut buf = ReadBuf::new(&mut bytes);
+        poll_fn(|cx| io.poll_read(cx, &mut buf)).await?;
+        let k = buf.filled().len();
+        bytes.truncate(k);
+        Ok(bytes)
+    }
+
+    #[test]
+    fn join_errors_keep_the_panic_message_and_are_never_interrupted() {
+        rt().block_on(async {
+            let err = crate::task::spawn_blocking(|| -> () { panic!("boom 42") })
+                .await
+                .unwrap_err();
+            let e = join_error(err);
+            assert_eq!(e.kind(), io::ErrorKind::Other);
+            assert!(e.to_string().contains("boom 42"), "{e}");
+            let handle = crate::task::spawn(std::future::pending::<()>());
+            handle.abort();
+            let e = join_error(handle.await.unwrap_err());
+            assert_eq!(e.kind(), io::ErrorKind::Other, "{e}");
+        });
+    }
+
+    #[test]
+    fn small_reads_are_served_from_the_read_ahead() {
+        rt().block_on(async {
+            let fake = Arc::new(Fake::default());
+            fake.data.lock().unwrap().0 = (0..=255).cycle().take(100_000).collect();
+            let mut io = Blocking::new(fake.clone());
+            let mut got = Vec::new();
+            loop {
+                let chunk = read(&mut io, 10).await.unwrap();
+                if chunk.is_empty() {
+                    break;
+                }
+                got.extend_from_slice(&chunk);
+            }
+            assert_eq!(got, fake.data.lock().unwrap().0);
+            // 100_000 bytes in READ_AHEAD pieces, plus the read that saw the end.
+            assert_eq!(
+                fake.reads.load(Ordering::SeqCst),
+                100_000usize.div_ceil(READ_AHEAD) + 1
+            );
+            // A smaller max buffer size bounds the read-ahead.
+            fake.data.lock().unwrap().1 = 0;
+            fake.reads.store(0, Ordering::SeqCst);
+            io.set_max_buf_size(1000);
+            assert_eq!(read(&mut io, 10).await.unwrap().len(), 10);
+            assert_eq!(io.unread(), 990);
+            assert_eq!(read(&mut io, 5000).await.unwrap().len(), 990);
+            assert_eq!(read(&mut io, 5000).await.unwrap().len(), 1000);
+            assert_eq!(fake.reads.load(Ordering::SeqCst), 2);
+        });
+    }
+
+    #[test]
+    fn one_operation_in_flight_and_a_panicking_write_is_reported() {
+        rt().block_on(async {
+            let fake = Arc::new(Fake::default());
+            let (tx, rx) = mpsc::channel();
+            *fake.gate.lock().unwrap() = Some(rx);
+            let mut io = Blocking::new(fake.clone());
+            assert_eq!(poll_fn(|cx| io.poll_write(cx, b"ab")).await.unwrap(), 2);
+            // The first write is held on the pool: a second one must wait for it.
+            let waker = std::task::Waker::noop();
+            let mut cx = Context::from_waker(waker);
+            assert!(io.poll_write(&mut cx, b"cd").is_pending());
+            assert!(io.is_busy());
+            tx.send(()).unwrap();
+            assert_eq!(poll_fn(|cx| io.poll_write(cx, b"cd")).await.unwrap(), 2);
+            poll_fn(|cx| io.poll_flush(cx)).await.unwrap();
+            assert_eq!(fake.data.lock().unwrap().0, b"abcd");
+
+            // A write whose pool task panics: reported by flush, with the message.
+            fake.panic_on_write.store(true, Ordering::SeqCst);
+            assert_eq!(poll_fn(|cx| io.poll_write(cx, b"ef")).await.unwrap(), 2);
+            let err = poll_fn(|cx| io.poll_flush(cx)).await.unwrap_err();
+            assert!(err.to_string().contains("fake write failed"), "{err}");
+            // Still usable.
+            assert_eq!(poll_fn(|cx| io.poll_write(cx, b"gh")).await.unwrap(), 2);
+            poll_fn(|cx| io.poll_flush(cx)).await.unwrap();
+            assert_eq!(fake.data.lock().unwrap().0, b"abcdgh");
+        });
     }
 }

@@ -23,9 +23,10 @@ use crate::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 ///   [max buffer size](Self::set_max_buf_size), 2 MiB by default) and returns `Ok(n)` at once;
 ///   the write happens on the pool. A failed write is reported by the next read, write, seek
 ///   or flush. Call `flush` (or `shutdown`) to wait for the last write and see its error.
-/// - **Reads read ahead**: a read asks for up to the max buffer size (bounded by the
-///   caller's room) in one pool trip, then serves later reads from that buffer.
-///   A seek, a write or [`set_len`](Self::set_len) accounts for the unread bytes.
+/// - **Reads read ahead**: a read asks the OS for 64 KiB, or the caller's room if that is
+///   larger (never more than the max buffer size), in one pool trip, and serves later reads
+///   from what came back. A seek, a write or [`set_len`](Self::set_len) accounts for the
+///   bytes read ahead and not yet consumed, so positions are as if there were no buffer.
 /// - **Dropping a `File` does not wait** for a write in flight: the write still runs to the
 ///   end on the pool (unless the runtime shuts down before a pool thread picks it up), but
 ///   its error is lost. Flush before dropping.

@@ -74,8 +74,8 @@ output_target!(io::Stderr, "stderr");
 
 /// The process's standard input, read on the blocking pool; from [`stdin`].
 ///
-/// Reads read ahead (up to 2 MiB per pool trip, bounded by the caller's room) and serve
-/// later reads from what was read. A read keeps a pool thread blocked until input comes:
+/// A read asks for 64 KiB (or the caller's room if larger, at most 2 MiB) in one pool trip
+/// and serves later reads from what came back. A read keeps a pool thread blocked until input comes:
 /// see the [module docs](self) for what that means at shutdown.
 pub struct Stdin {
     io: Blocking<io::Stdin>,
