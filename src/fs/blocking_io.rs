@@ -330,12 +330,13 @@ impl<T: BlockingTarget> Blocking<T> {
         if let Some(e) = self.write_err.take() {
             return Poll::Ready(Err(e));
         }
+        if srcs.iter().all(|s| s.is_empty()) {
+            // Nothing to write: no trip, and the read-ahead stays.
+            return Poll::Ready(Ok(0));
+        }
         let buf = self.buf.get_or_insert_with(Buf::default);
         let back = buf.discard_unread();
         let n = buf.fill_from(srcs, self.max_buf);
-        if n == 0 {
-            return Poll::Ready(Ok(0));
-        }
         self.start(move |target, buf| {
             let mut res = Ok(());
             if back > 0 {

@@ -3,7 +3,7 @@
 //! Linux offers no readiness notification for regular files (epoll refuses them), so every
 //! operation here is a call of `std::fs` made on a thread of the runtime's blocking pool
 //! ([`spawn_blocking`](crate::task::spawn_blocking)) while the calling task waits without
-//! blocking its worker. The free functions ([`read`], [`write`], [`metadata`], ...) are one
+//! blocking its worker. The free functions ([`read`], [`write()`], [`metadata`], ...) are one
 //! pool trip each. [`File`] keeps one operation in flight at a time and buffers around it
 //! (writes return at once, reads read ahead); [`ReadDir`] reads 32 entries per trip.
 //!
@@ -13,7 +13,7 @@
 //! microseconds in all, on top of the system calls themselves. Those system calls are made
 //! by `std` on the pool thread, not through `rawrt-sys`, so they are **not** counted in
 //! rawrt's syscall counters ([`stats::syscalls`](crate::stats::syscalls)). Batch work into
-//! fewer calls where it matters: one [`read`] or [`write`] of a whole file, or large
+//! fewer calls where it matters: one [`read`] or [`write()`] of a whole file, or large
 //! reads and writes on a [`File`] (up to its max buffer size, 2 MiB by default), rather
 //! than many small ones (each small write on a `File` is its own trip).
 //!

@@ -49,7 +49,7 @@ pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     })
 }
 
-/// The entries of a directory, from [`read_dir`]; read [`BATCH`] (32) at a time on the
+/// The entries of a directory, from [`read_dir`]; read 32 at a time on the
 /// blocking pool, so most [`next_entry`](Self::next_entry) calls take no pool trip.
 pub struct ReadDir {
     state: State,
@@ -69,7 +69,9 @@ enum State {
 
 impl ReadDir {
     /// The next entry, or `None` at the end. An entry that could not be read is an
-    /// `Err` in its place; listing may go on after it.
+    /// `Err` in its place; listing may go on after it. If the blocking pool fails to run a
+    /// batch (it could not start a thread, or the runtime is shutting down), that error is
+    /// returned once and the listing ends.
     ///
     /// Cancel safe: an entry read while the future was pending is kept for the next call.
     pub async fn next_entry(&mut self) -> io::Result<Option<DirEntry>> {

@@ -1,26 +1,7 @@
-//! `stdin`, `stdout` and `stderr`: the process's standard streams, read and written on the
-//! blocking pool.
-//!
-//! The standard streams may be terminals, pipes or files, and blocking ones at that (they
-//! are shared with the parent process, so rawrt does not switch them to non-blocking mode).
-//! So [`Stdin`], [`Stdout`] and [`Stderr`] use the same machinery as
-//! [`fs::File`](crate::fs::File): one operation at a time on a blocking-pool thread, through
-//! std's handles (`std::io::stdin()`, ...), each one pool trip (a thread hand-off each way;
-//! std's system calls there are not counted in rawrt's syscall counters).
-//!
-//! - A write copies the bytes, returns at once, and writes them (and flushes std's buffer)
-//!   on the pool; the next write waits for it, so writes reach the stream in order. An
-//!   error is reported by the next write or by `flush`. Flush before the program exits, or
-//!   the last write may not have happened yet.
-//! - **A read from stdin keeps a pool thread blocked** until input arrives (or end of
-//!   input), and it cannot be interrupted: dropping the read future leaves it running (the
-//!   bytes it reads are kept for the next read on that `Stdin`). Dropping the runtime waits
-//!   for it; with an interactive stdin, shut down with
-//!   [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) or
-//!   [`shutdown_background`](crate::Runtime::shutdown_background), or read stdin on a
-//!   thread of your own.
-//! - Each value returned by `stdin()`/`stdout()`/`stderr()` has its own buffer; bytes written
-//!   through two `Stdout`s at once may interleave at the granularity of their writes.
+//! `stdin`, `stdout` and `stderr` on the blocking pool, through the same state machine as
+//! `fs::File` (`crate::fs::Blocking`). The standard streams may be terminals, pipes or files
+//! shared with other processes, so rawrt leaves them blocking and makes std's calls on a
+//! pool thread; the public docs are on [`Stdin`] and [`Stdout`].
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, SeekFrom, Write};
@@ -74,9 +55,19 @@ output_target!(io::Stderr, "stderr");
 
 /// The process's standard input, read on the blocking pool; from [`stdin`].
 ///
-/// A read asks for 64 KiB (or the caller's room if larger, at most 2 MiB) in one pool trip
-/// and serves later reads from what came back. A read keeps a pool thread blocked until input comes:
-/// see the [module docs](self) for what that means at shutdown.
+/// The standard streams may be terminals, pipes or files shared with other processes, so
+/// rawrt does not make them non-blocking: each read is a call of std's `Stdin` on a
+/// blocking-pool thread, one pool trip (a thread hand-off each way; std's system calls there
+/// are not counted in rawrt's syscall counters). A read asks for 64 KiB (or the caller's room
+/// if larger, at most 2 MiB) and serves later reads from what came back.
+///
+/// **A read keeps a pool thread blocked** until input arrives or input ends, and nothing
+/// can interrupt it: dropping the read future leaves it running (what it reads is kept for
+/// the next read on this `Stdin`). Dropping the runtime waits for it, so with an interactive
+/// stdin, end the program with
+/// [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) or
+/// [`shutdown_background`](crate::Runtime::shutdown_background), or read stdin on a thread
+/// of your own.
 pub struct Stdin {
     io: Blocking<io::Stdin>,
 }
@@ -106,8 +97,13 @@ pub fn stdin() -> Stdin {
 
 /// The process's standard output, written on the blocking pool; from [`stdout`].
 ///
-/// A write returns at once; the bytes are written (and std's line buffer flushed) on the
-/// pool, in order. Flush to wait for the last write and see its error.
+/// A write copies the bytes (up to 2 MiB) and returns at once; they are written, and std's
+/// line buffer flushed, by a call of std's `Stdout` on a blocking-pool thread (one pool trip;
+/// not counted in rawrt's syscall counters). The next write waits for that one, so writes
+/// reach the stream in order. A failed write is reported by the next write or by `flush`;
+/// flush before the program exits, or the last write may not have happened yet. Each value
+/// returned by [`stdout`] has its own buffer: writes through two of them at once interleave
+/// at the granularity of their writes.
 pub struct Stdout {
     io: Blocking<io::Stdout>,
 }
