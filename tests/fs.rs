@@ -865,6 +865,20 @@ fn file_operations_outside_a_runtime_are_errors() {
     });
 }
 
+#[test]
+fn the_types_can_move_between_tasks() {
+    // Compile-time checks: each may be held across an await in a spawned task.
+    fn is<T: Send + Sync + Unpin + 'static>() {}
+    is::<File>();
+    is::<fs::ReadDir>();
+    is::<fs::DirEntry>();
+    is::<OpenOptions>();
+    is::<DirBuilder>();
+    is::<rawrt::io::Stdin>();
+    is::<rawrt::io::Stdout>();
+    is::<rawrt::io::Stderr>();
+}
+
 // ---- stdio, through a child process ----
 
 const CHILD_ENV: &str = "RAWRT_STDIO_CHILD";

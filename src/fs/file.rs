@@ -351,12 +351,6 @@ impl AsyncSeek for File {
     }
 }
 
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync + Unpin>() {}
-    is::<File>();
-}
-
 impl File {
     /// Opens `path` with `opts` (used by [`OpenOptions::open`]).
     pub(super) async fn open_with(opts: std::fs::OpenOptions, path: &Path) -> io::Result<File> {

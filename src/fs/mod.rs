@@ -5,17 +5,20 @@
 //! ([`spawn_blocking`](crate::task::spawn_blocking)) while the calling task waits without
 //! blocking its worker. The free functions ([`read`], [`write()`], [`metadata`], ...) are one
 //! pool trip each. [`File`] keeps one operation in flight at a time and buffers around it
-//! (writes return at once, reads read ahead); [`ReadDir`] reads 32 entries per trip.
+//! (writes return at once; reads read ahead, at least 64 KiB per trip); [`ReadDir`] reads 32
+//! entries per trip.
 //!
 //! # What it costs
 //! Each pool trip is a thread hand-off each way: the closure is queued to a pool thread
-//! (waking or starting one), and its result wakes the task back on a worker, a few
-//! microseconds in all, on top of the system calls themselves. Those system calls are made
-//! by `std` on the pool thread, not through `rawrt-sys`, so they are **not** counted in
-//! rawrt's syscall counters ([`stats::syscalls`](crate::stats::syscalls)). Batch work into
-//! fewer calls where it matters: one [`read`] or [`write()`] of a whole file, or large
-//! reads and writes on a [`File`] (up to its max buffer size, 2 MiB by default), rather
-//! than many small ones (each small write on a `File` is its own trip).
+//! (waking or starting one), and its result wakes the task back on a worker. That is
+//! microseconds, not nanoseconds: `fs::metadata` measured 10–15 µs per call on a busy
+//! 2-core machine (debug build), against 0.3 µs for `std::fs::metadata` called directly.
+//! The file system calls themselves are made by `std` on the pool thread, not through
+//! `rawrt-sys`, so they are **not** counted in rawrt's syscall counters
+//! ([`stats::syscalls`](crate::stats::syscalls)). Batch work into fewer calls where it
+//! matters: one [`read`] or [`write()`] of a whole file, or large reads and writes on a
+//! [`File`] (up to its max buffer size, 2 MiB by default), rather than many small ones
+//! (small reads are served from the read-ahead, but each small write is its own trip).
 //!
 //! # Errors
 //! The OS error is kept: a missing file is `NotFound` with `raw_os_error() ==
