@@ -24,7 +24,6 @@ mod util;
 
 pub use read_buf::ReadBuf;
 pub use ready::{Interest, Ready};
-#[allow(unused_imports)] // filled in by the stdio work
 pub use stdio::*;
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use util::*;

@@ -352,10 +352,13 @@ impl State {
     /// fails if the task completed meanwhile.
     pub(crate) fn unset_join_waker(&self) -> Result<Snapshot, Snapshot> {
         self.fetch_update(|curr| {
-            debug_assert!(curr.is_join_interested() && curr.is_join_waker_set());
+            debug_assert!(curr.is_join_interested());
             if curr.is_complete() {
                 return None;
             }
+            // Checked only now: a task that completed since the `JoinHandle` looked may have
+            // handed the slot back already (`unset_waker_after_complete`).
+            debug_assert!(curr.is_join_waker_set());
             let mut next = curr;
             next.unset_join_waker();
             Some(next)
@@ -622,6 +625,11 @@ mod tests {
         assert!(s.unset_join_waker().is_err(), "complete wins");
         let after = s.unset_waker_after_complete();
         assert!(!after.is_join_waker_set() && after.is_join_interested());
+        // A JoinHandle that saw the waker set before completion may get here only now.
+        assert!(
+            s.unset_join_waker().is_err(),
+            "complete wins after the slot went back too"
+        );
         assert_eq!(s.transition_to_join_handle_dropped(), (true, true));
     }
 
