@@ -122,7 +122,7 @@ impl TcpStream {
         TcpStream,
         tcp,
         "# let listener = rawrt::net::TcpListener::bind(\"127.0.0.1:0\").await?;\n\
-         # let a = rawrt::net::TcpStream::connect(listener.local_addr()?).await?;\n\
+         # let mut a = rawrt::net::TcpStream::connect(listener.local_addr()?).await?;\n\
          # let (mut b, _) = listener.accept().await?;"
     );
 

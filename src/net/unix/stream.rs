@@ -139,7 +139,7 @@ impl UnixStream {
     stream_io::stream_methods!(
         UnixStream,
         unix,
-        "# let (a, mut b) = rawrt::net::UnixStream::pair()?;"
+        "# let (mut a, mut b) = rawrt::net::UnixStream::pair()?;"
     );
 }
 
