@@ -448,3 +448,36 @@ fn copy_itself_spends_budget_with_budget_unaware_ends() {
     });
     assert!(copied.load(Ordering::Relaxed) > 0, "the copy did run");
 }
+
+/// The futures of the extension methods are `Send` for a `Send` stream, so they can be
+/// awaited in spawned tasks (checked at compile time).
+#[test]
+fn extension_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    run(async {
+        let (mut s, _peer) = UnixStream::pair().unwrap();
+        let mut buf = [0u8; 4];
+        let mut v = Vec::new();
+        let mut text = String::new();
+        send(&AsyncReadExt::read(&mut s, &mut buf));
+        send(&AsyncReadExt::read_exact(&mut s, &mut buf));
+        send(&s.read_buf(&mut v));
+        send(&s.read_to_end(&mut v));
+        send(&s.read_to_string(&mut text));
+        send(&s.read_u64_le());
+        send(&AsyncWriteExt::write(&mut s, b"x"));
+        send(&AsyncWriteExt::write_all(&mut s, b"x"));
+        send(&s.write_i32(1));
+        send(&s.flush());
+        send(&AsyncWriteExt::shutdown(&mut s));
+        let mut r = BufReader::new(&mut s);
+        send(&r.read_until(b'\n', &mut v));
+        send(&r.read_line(&mut text));
+        send(&r.fill_buf());
+        let mut lines = BufReader::new(duplex(1).0).lines();
+        send(&lines.next_line());
+        let (mut x, mut y) = duplex(1);
+        send(&copy(&mut x, &mut y));
+        send(&copy_bidirectional(&mut x, &mut y));
+    });
+}

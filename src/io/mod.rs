@@ -19,6 +19,8 @@
 //! - In memory: [`duplex`] ([`DuplexStream`], a socket-pair stand-in with backpressure),
 //!   [`simplex`] ([`SimplexStream`]), [`empty`], [`repeat`], [`sink`]. Every utility that is
 //!   always ready spends the task's cooperative budget, so loops over them yield.
+//! - std's [`Error`], [`ErrorKind`], [`Result`] and [`SeekFrom`], re-exported (as Tokio
+//!   does), so that `rawrt::io::Result` and friends resolve.
 //! - [`Interest`] (what to wait for) and [`Ready`] (what a resource is ready for), as taken
 //!   and returned by `readable`, `writable` and `ready` on rawrt's sockets.
 
@@ -29,6 +31,7 @@ mod traits;
 mod util;
 
 pub use read_buf::ReadBuf;
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use ready::{Interest, Ready};
 #[allow(unused_imports)] // filled in by the stdio work
 pub use stdio::*;
