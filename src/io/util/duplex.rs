@@ -391,8 +391,18 @@ mod tests {
             let mut r = a.read(&mut buf);
             assert!(Pin::new(&mut r).poll(&mut cx).is_pending());
         }
+        assert_eq!(block_on(a.write(b"full")).unwrap(), 2);
+        {
+            let mut w = a.write(b"more");
+            assert!(Pin::new(&mut w).poll(&mut cx).is_pending());
+        }
+        assert_eq!(woken.load(std::sync::atomic::Ordering::SeqCst), 0);
         drop(b);
-        assert_eq!(woken.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(
+            woken.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "both the waiting reader and the waiting writer are woken"
+        );
         assert_eq!(block_on(a.read(&mut buf)).unwrap(), 0);
         let err = block_on(a.write(b"x")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
