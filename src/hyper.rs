@@ -34,16 +34,15 @@
 
 use std::future::Future;
 use std::io::{self, IoSlice};
-use std::net::Shutdown;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::net::{TcpStream, UnixStream};
 use crate::runtime::Handle;
 
-/// Implements `hyper::rt::Read` and `hyper::rt::Write` for a stream type with the inherent
-/// methods `poll_read_uninit`, `poll_write`, `poll_write_vectored` and `shutdown` (all taking
-/// `&self`).
+/// Implements `hyper::rt::Read` and `hyper::rt::Write` for a stream type, through its
+/// `rawrt::io::AsyncRead`/`AsyncWrite` implementations.
 macro_rules! impl_hyper_io {
     ($ty:ty) => {
         impl hyper::rt::Read for $ty {
@@ -52,14 +51,15 @@ macro_rules! impl_hyper_io {
                 cx: &mut Context<'_>,
                 mut buf: hyper::rt::ReadBufCursor<'_>,
             ) -> Poll<io::Result<()>> {
-                // SAFETY: `poll_read_uninit` only writes into the slice (through read(2)) and
-                // reports how many bytes it initialized; nothing de-initializes bytes.
-                let n = match <$ty>::poll_read_uninit(&self, cx, unsafe { buf.as_mut() }) {
-                    Poll::Ready(Ok(n)) => n,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => return Poll::Pending,
-                };
-                // SAFETY: the kernel initialized exactly `n` bytes at the front of the cursor.
+                // SAFETY: the `ReadBuf` over hyper's unfilled memory is only written by the
+                // stream's read (read(2) into uninitialised memory), never de-initialised.
+                let mut rb = ReadBuf::uninit(unsafe { buf.as_mut() });
+                match AsyncRead::poll_read(self, cx, &mut rb) {
+                    Poll::Ready(Ok(())) => {}
+                    other => return other,
+                }
+                let n = rb.filled().len();
+                // SAFETY: the read initialised (filled) exactly `n` bytes at the cursor's front.
                 unsafe { buf.advance(n) };
                 Poll::Ready(Ok(()))
             }
@@ -71,24 +71,19 @@ macro_rules! impl_hyper_io {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
-                <$ty>::poll_write(&self, cx, buf)
+                AsyncWrite::poll_write(self, cx, buf)
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                // Writes go straight to the kernel: nothing is buffered here.
-                Poll::Ready(Ok(()))
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                AsyncWrite::poll_flush(self, cx)
             }
 
-            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(match self.shutdown(Shutdown::Write) {
-                    // Already closed by the peer: the write half is shut either way.
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-                    res => res,
-                })
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                AsyncWrite::poll_shutdown(self, cx)
             }
 
             fn is_write_vectored(&self) -> bool {
-                true
+                AsyncWrite::is_write_vectored(self)
             }
 
             fn poll_write_vectored(
@@ -96,7 +91,7 @@ macro_rules! impl_hyper_io {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                <$ty>::poll_write_vectored(&self, cx, bufs)
+                AsyncWrite::poll_write_vectored(self, cx, bufs)
             }
         }
     };

@@ -1,5 +1,6 @@
 //! The current-thread flavour: same API, I/O and timers, everything on the `block_on` thread.
 
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@
 
 mod common;
 
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};

@@ -5,6 +5,7 @@
 
 mod common;
 
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::convert::Infallible;
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};

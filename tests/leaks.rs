@@ -5,6 +5,7 @@
 
 mod common;
 
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::time::Duration;
 
 use common::{runtime, wait_until, with_timeout, LIMIT};

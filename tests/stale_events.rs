@@ -33,6 +33,7 @@
 
 mod common;
 
+use rawrt::io::{AsyncRead, AsyncReadExt, ReadBuf};
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener as StdListener, TcpStream as StdStream};
@@ -87,12 +88,11 @@ impl Future for CountedRead<'_> {
             wakes: self.wakes.clone(),
             inner: cx.waker().clone(),
         }));
-        let mut buf = [0u8; 256];
-        match self
-            .stream
-            .poll_read(&mut Context::from_waker(&waker), &mut buf)
-        {
-            Poll::Ready(res) => Poll::Ready(res.map(|n| buf[..n].to_vec())),
+        let mut storage = [0u8; 256];
+        let mut buf = ReadBuf::new(&mut storage);
+        let mut stream = &*self.stream;
+        match Pin::new(&mut stream).poll_read(&mut Context::from_waker(&waker), &mut buf) {
+            Poll::Ready(res) => Poll::Ready(res.map(|()| buf.filled().to_vec())),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -198,7 +198,7 @@ fn old_fd_reused_by_new_owner(name: &str, rt: &rawrt::Runtime, case: Case) {
     let mut c = register(rt, c_std);
     let sentinel = rt.spawn(async move {
         let mut x = [0u8; 1];
-        c.read_exact(&mut x).await.map(|()| x[0])
+        c.read_exact(&mut x).await.map(|_| x[0])
     });
     c_peer.write_all(b"c").unwrap();
     assert_eq!(rt.block_on(sentinel).unwrap().unwrap(), b'c');

@@ -5,6 +5,7 @@
 
 mod common;
 
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::collections::HashSet;
 use std::future::Future;
 use std::io::Read;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::future::poll_fn;
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::sync::{mpsc, Arc};
@@ -82,7 +82,7 @@ fn echo_1000_concurrent_connections() {
                         let mut back = vec![0u8; data.len()];
                         s.read_exact(&mut back).await.expect("read back");
                         assert!(back == data, "client {i} got someone else's bytes");
-                        s.shutdown(Shutdown::Write).unwrap();
+                        s.shutdown_std(Shutdown::Write).unwrap();
                         let mut rest = [0u8; 16];
                         assert_eq!(s.read(&mut rest).await.unwrap(), 0, "client {i}: EOF");
                         data.len() as u64
@@ -112,7 +112,7 @@ fn short_reads_until_eof() {
             let client = rawrt::spawn(async move {
                 let mut s = TcpStream::connect(addr).await.unwrap();
                 s.write_all(&payload(7, LEN)).await.unwrap();
-                s.shutdown(Shutdown::Write).unwrap();
+                s.shutdown_std(Shutdown::Write).unwrap();
                 // Keep the socket open until the server has read everything.
                 let mut b = [0u8; 1];
                 s.read(&mut b).await.unwrap()
@@ -341,7 +341,7 @@ fn std_peer_sees_eof_and_data() {
             let mut s = TcpStream::from_std(std_stream).unwrap();
             let data = payload(3, 200_000);
             s.write_all(&data).await.unwrap();
-            s.shutdown(Shutdown::Write).unwrap();
+            s.shutdown_std(Shutdown::Write).unwrap();
             let mut back = Vec::new();
             let mut buf = [0u8; 8192];
             loop {
@@ -381,16 +381,16 @@ fn full_duplex_reader_and_writer_tasks_share_a_stream() {
                 let mut off = 0;
                 while off < d.len() {
                     let end = (off + 64 * 1024).min(d.len());
-                    off += poll_fn(|cx| s.poll_write(cx, &d[off..end])).await.unwrap();
+                    off += (&*s).write(&d[off..end]).await.unwrap();
                 }
-                s.shutdown(Shutdown::Write).unwrap();
+                s.shutdown_std(Shutdown::Write).unwrap();
             });
             let (s, d) = (stream.clone(), data.clone());
             let reader = rawrt::spawn(async move {
                 let mut got = Vec::with_capacity(d.len());
                 let mut buf = vec![0u8; 32 * 1024];
                 loop {
-                    let n = poll_fn(|cx| s.poll_read(cx, &mut buf)).await.unwrap();
+                    let n = (&*s).read(&mut buf).await.unwrap();
                     if n == 0 {
                         break;
                     }

@@ -2,6 +2,7 @@
 
 mod common;
 
+use rawrt::io::ReadBuf;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
@@ -235,24 +236,26 @@ fn poll_variants() {
             .await
             .unwrap();
         assert_eq!(n, 8);
-        let mut buf = [0u8; 16];
-        let (n, from) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+        let mut storage = [0u8; 16];
+        let mut buf = ReadBuf::new(&mut storage);
+        let from = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
         assert_eq!(
-            (&buf[..n], from),
+            (buf.filled(), from),
             (&b"via poll"[..], a.local_addr().unwrap())
         );
-        let (n, _) = {
-            a.send_to(b"peek", b_addr).await.unwrap();
-            poll_fn(|cx| b.poll_peek_from(cx, &mut buf)).await.unwrap()
-        };
-        assert_eq!(&buf[..n], b"peek");
-        b.recv_from(&mut buf).await.unwrap();
+        let mut buf = ReadBuf::new(&mut storage);
+        a.send_to(b"peek", b_addr).await.unwrap();
+        poll_fn(|cx| b.poll_peek_from(cx, &mut buf)).await.unwrap();
+        assert_eq!(buf.filled(), b"peek");
+        let mut raw = [0u8; 16];
+        b.recv_from(&mut raw).await.unwrap();
 
         a.connect(b_addr).await.unwrap();
         b.connect(a.local_addr().unwrap()).await.unwrap();
         assert_eq!(poll_fn(|cx| a.poll_send(cx, b"conn")).await.unwrap(), 4);
-        let n = poll_fn(|cx| b.poll_recv(cx, &mut buf)).await.unwrap();
-        assert_eq!(&buf[..n], b"conn");
+        let mut buf = ReadBuf::new(&mut storage);
+        poll_fn(|cx| b.poll_recv(cx, &mut buf)).await.unwrap();
+        assert_eq!(buf.filled(), b"conn");
     });
 }
 

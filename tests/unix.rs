@@ -2,7 +2,8 @@
 
 mod common;
 
-use std::future::{poll_fn, Future};
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
 use std::os::linux::net::SocketAddrExt;
@@ -95,7 +96,7 @@ fn echo_with_100_concurrent_connections() {
                     let msg = message(i);
                     let mut r = Vec::new();
                     stream.write_all(&msg).await.unwrap();
-                    stream.shutdown(Shutdown::Write).unwrap();
+                    stream.shutdown_std(Shutdown::Write).unwrap();
                     let mut buf = [0u8; 700];
                     loop {
                         let n = stream.read(&mut buf).await.unwrap();
@@ -147,7 +148,11 @@ fn addresses_of_listener_client_and_accepted_stream() {
         // A second listener on the same path: the file exists.
         let err = UnixListener::bind(&path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{err}");
-        assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::EADDRINUSE),
+            "the OS error is kept"
+        );
     });
     assert!(tmp.0.exists(), "the socket file outlives the listener");
 }
@@ -159,7 +164,11 @@ fn connect_to_a_missing_path_is_not_found() {
     run(async move {
         let err = UnixStream::connect(&path).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound, "{err}");
-        assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::ENOENT),
+            "the OS error is kept"
+        );
 
         // A socket file nobody listens on.
         let listener = UnixListener::bind(&path).unwrap();
@@ -197,14 +206,12 @@ fn pair_transfers_both_ways() {
         assert_eq!(&buf[..4], b"ping");
 
         let bufs = [IoSlice::new(b"po"), IoSlice::new(b""), IoSlice::new(b"ng")];
-        let n = poll_fn(|cx| b.poll_write_vectored(cx, &bufs))
-            .await
-            .unwrap();
+        let n = b.write_vectored(&bufs).await.unwrap();
         assert_eq!(n, 4);
-        assert_eq!(poll_fn(|cx| b.poll_write(cx, b"!")).await.unwrap(), 1);
+        assert_eq!(b.write(b"!").await.unwrap(), 1);
         let mut got = Vec::new();
         while got.len() < 5 {
-            let n = poll_fn(|cx| a.poll_read(cx, &mut buf)).await.unwrap();
+            let n = a.read(&mut buf).await.unwrap();
             got.extend_from_slice(&buf[..n]);
         }
         assert_eq!(got, b"pong!");
@@ -217,7 +224,7 @@ fn peer_close_and_shutdown_give_end_of_stream() {
     run(async {
         let (mut a, mut b) = UnixStream::pair().unwrap();
         // Shutting down one direction: the other side reads 0, the reverse still works.
-        a.shutdown(Shutdown::Write).unwrap();
+        a.shutdown_std(Shutdown::Write).unwrap();
         let mut buf = [0u8; 8];
         assert_eq!(b.read(&mut buf).await.unwrap(), 0);
         assert_eq!(b.read(&mut buf).await.unwrap(), 0, "end of stream stays");

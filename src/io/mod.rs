@@ -24,6 +24,7 @@
 //! - [`Interest`] (what to wait for) and [`Ready`] (what a resource is ready for), as taken
 //!   and returned by `readable`, `writable` and `ready` on rawrt's sockets.
 
+mod async_fd;
 pub(crate) mod read_buf;
 mod ready;
 mod stdio;
@@ -37,3 +38,8 @@ pub use ready::{Interest, Ready};
 pub use stdio::*;
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use util::*;
+
+/// Unix-specific I/O: [`AsyncFd`](unix::AsyncFd), any file descriptor in the reactor.
+pub mod unix {
+    pub use super::async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
+}

@@ -165,7 +165,10 @@ impl<'a> ReadBuf<'a> {
     ///
     /// If that would fill bytes not yet initialised.
     pub fn advance(&mut self, n: usize) {
-        let new = self.filled.checked_add(n).expect("ReadBuf::advance overflowed");
+        let new = self
+            .filled
+            .checked_add(n)
+            .expect("ReadBuf::advance overflowed");
         self.set_filled(new);
     }
 
@@ -320,7 +323,11 @@ mod tests {
         buf.initialize_unfilled_to(3);
         let mut sub = buf.take(4);
         assert_eq!(sub.capacity(), 4);
-        assert_eq!(sub.initialized(), &[0, 0, 0], "initialised bytes stay so in the view");
+        assert_eq!(
+            sub.initialized(),
+            &[0, 0, 0],
+            "initialised bytes stay so in the view"
+        );
         sub.put_slice(b"3456");
         let n = sub.filled().len();
         // The view wrote into the parent's memory; the parent counts it once told.
@@ -328,7 +335,11 @@ mod tests {
         unsafe { buf.assume_init(n) };
         buf.advance(n);
         assert_eq!(buf.filled(), b"123456");
-        assert_eq!(buf.take(100).capacity(), 2, "take is capped at what remains");
+        assert_eq!(
+            buf.take(100).capacity(),
+            2,
+            "take is capped at what remains"
+        );
     }
 
     #[test]

@@ -138,6 +138,21 @@ impl Ready {
         self.0 & WRITE_CLOSED != 0
     }
 
+    pub(crate) fn to_reactor(self) -> reactor::Ready {
+        let mut out = reactor::Ready::EMPTY;
+        for (bit, ours) in [
+            (reactor::Ready::READABLE, READABLE),
+            (reactor::Ready::WRITABLE, WRITABLE),
+            (reactor::Ready::READ_CLOSED, READ_CLOSED),
+            (reactor::Ready::WRITE_CLOSED, WRITE_CLOSED),
+        ] {
+            if self.0 & ours != 0 {
+                out |= bit;
+            }
+        }
+        out
+    }
+
     pub(crate) fn from_reactor(r: reactor::Ready) -> Ready {
         let mut out = 0;
         for (bit, ours) in [

@@ -469,7 +469,9 @@ mod tests {
             ready(Pin::new(&mut c).poll_read(cx, &mut buf)).unwrap();
             assert_eq!(buf.filled(), b"ef");
             assert_eq!(ready(Pin::new(&mut c).poll_write(cx, b"gh")).unwrap(), 2);
-            assert!(Pin::new(&mut c).start_seek(SeekFrom::Current(-100)).is_err());
+            assert!(Pin::new(&mut c)
+                .start_seek(SeekFrom::Current(-100))
+                .is_err());
         });
         assert_eq!(c.get_ref(), b"abcdefgh");
     }
@@ -513,7 +515,10 @@ mod tests {
             let got = ready(Pin::new(&mut src).poll_fill_buf(cx)).unwrap();
             assert_eq!(got, b"line\nrest");
             Pin::new(&mut src).consume(5);
-            assert_eq!(ready(Pin::new(&mut src).poll_fill_buf(cx)).unwrap(), b"rest");
+            assert_eq!(
+                ready(Pin::new(&mut src).poll_fill_buf(cx)).unwrap(),
+                b"rest"
+            );
             Pin::new(&mut src).consume(100);
             assert_eq!(ready(Pin::new(&mut src).poll_fill_buf(cx)).unwrap(), b"");
         });

@@ -1,4 +1,5 @@
-//! `futures_io::AsyncRead` and `AsyncWrite` for the stream sockets (feature `futures-io`).
+//! `futures_io::AsyncRead` and `AsyncWrite` for the stream sockets (feature `futures-io`),
+//! through their `rawrt::io` implementations.
 //!
 //! [`TcpStream`] and [`UnixStream`] implement both traits, and so do `&TcpStream` and
 //! `&UnixStream` (every transfer takes `&self`), so one task can read through one reference
@@ -22,32 +23,23 @@
 //! ```
 
 use std::io::{self, IoSlice};
-use std::net::Shutdown;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::{TcpStream, UnixStream};
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Shuts down the write half; a peer that already closed counts as done.
-fn close_write(res: io::Result<()>) -> Poll<io::Result<()>> {
-    Poll::Ready(match res {
-        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
-        res => res,
-    })
-}
-
-/// Implements the two traits for `$ty`, which is `TcpStream`, `UnixStream` or a reference to
-/// one: `$ty` derefs (perhaps twice) to a type with `&self` methods `poll_read`, `poll_write`,
-/// `poll_write_vectored` and `shutdown`.
+/// Implements the two traits for `$ty` through its `rawrt::io` implementations.
 macro_rules! impl_futures_io {
-    ($ty:ty, $inner:ty) => {
+    ($ty:ty) => {
         impl ::futures_io::AsyncRead for $ty {
             fn poll_read(
                 self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
-                <$inner>::poll_read(&self, cx, buf)
+                let mut rb = ReadBuf::new(buf);
+                AsyncRead::poll_read(self, cx, &mut rb).map_ok(|()| rb.filled().len())
             }
         }
 
@@ -57,7 +49,7 @@ macro_rules! impl_futures_io {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
-                <$inner>::poll_write(&self, cx, buf)
+                AsyncWrite::poll_write(self, cx, buf)
             }
 
             fn poll_write_vectored(
@@ -65,21 +57,21 @@ macro_rules! impl_futures_io {
                 cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
-                <$inner>::poll_write_vectored(&self, cx, bufs)
+                AsyncWrite::poll_write_vectored(self, cx, bufs)
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                AsyncWrite::poll_flush(self, cx)
             }
 
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                close_write(<$inner>::shutdown(&self, Shutdown::Write))
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                AsyncWrite::poll_shutdown(self, cx)
             }
         }
     };
 }
 
-impl_futures_io!(TcpStream, TcpStream);
-impl_futures_io!(&TcpStream, TcpStream);
-impl_futures_io!(UnixStream, UnixStream);
-impl_futures_io!(&UnixStream, UnixStream);
+impl_futures_io!(TcpStream);
+impl_futures_io!(&TcpStream);
+impl_futures_io!(UnixStream);
+impl_futures_io!(&UnixStream);

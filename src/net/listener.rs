@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
 use rawrt_sys::socket;
 
-use super::{current_reactor, each_addr, TcpStream};
+use super::addr::each_addr;
+use super::{current_reactor, TcpStream, ToSocketAddrs};
 use crate::reactor::{Direction, PollEvented};
 use crate::scheduler::coop;
 
@@ -36,17 +37,36 @@ impl TcpListener {
     /// registers with the current runtime.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let reactor = current_reactor("TcpListener::bind")?;
-        let fd = each_addr(addr, |a| {
+        let fd = each_addr(addr, |a| async move {
             let fd = socket::tcp_socket(&a)?;
             socket::set_reuseaddr(fd.as_fd(), true)?;
-            socket::bind(fd.as_fd(), &a)
-                .map_err(|e| io::Error::new(e.kind(), format!("bind {a}: {e}")))?;
+            socket::bind(fd.as_fd(), &a)?;
             socket::listen(fd.as_fd(), BACKLOG)?;
             Ok(fd)
-        })?;
+        })
+        .await?;
         Ok(TcpListener {
             io: PollEvented::new(fd, &reactor)?,
         })
+    }
+
+    pub(crate) fn from_fd(
+        fd: OwnedFd,
+        reactor: &crate::reactor::Handle,
+    ) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            io: PollEvented::new(fd, reactor)?,
+        })
+    }
+
+    /// Sets the IPv4 time-to-live (`IP_TTL`) of the connections it accepts.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        socket::set_ttl(self.as_fd(), ttl)
+    }
+
+    /// Reads `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        socket::ttl(self.as_fd())
     }
 
     /// Wraps a listening std socket (made nonblocking here) for use with the current runtime.
@@ -125,5 +145,14 @@ impl fmt::Debug for TcpListener {
             .field("fd", &self.as_raw_fd())
             .field("addr", &self.local_addr().ok())
             .finish()
+    }
+}
+
+impl TryFrom<std::net::TcpListener> for TcpListener {
+    type Error = io::Error;
+
+    /// [`TcpListener::from_std`].
+    fn try_from(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        TcpListener::from_std(listener)
     }
 }

@@ -8,21 +8,26 @@
 //! With the `hyper` feature the stream types implement `hyper::rt::Read`/`Write`; with
 //! `futures-io` they (and references to them) implement `futures_io::AsyncRead`/`AsyncWrite`.
 
+mod addr;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod listener;
+mod split;
 mod stream;
 mod stream_io;
+pub mod tcp;
+mod tcp_socket;
 mod udp;
 pub mod unix;
 
+pub use addr::{lookup_host, ToSocketAddrs};
 pub use listener::TcpListener;
 pub use stream::TcpStream;
+pub use tcp_socket::TcpSocket;
 pub use udp::UdpSocket;
-pub use unix::{UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
 
 use crate::reactor;
 use crate::runtime::with_current_reactor;
@@ -35,25 +40,4 @@ fn current_reactor(what: &str) -> io::Result<reactor::Handle> {
              or under Handle::enter"
         ))
     })
-}
-
-/// Resolves `addr` and runs `f` on each address until one succeeds; the last error otherwise.
-/// Resolution uses `std::net::ToSocketAddrs` (IP literals never block; host names may).
-fn each_addr<A: ToSocketAddrs, T>(
-    addr: A,
-    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
-) -> io::Result<T> {
-    let mut last = None;
-    for a in addr.to_socket_addrs()? {
-        match f(a) {
-            Ok(v) => return Ok(v),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any address",
-        )
-    }))
 }

@@ -2,14 +2,15 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
 use rawrt_sys::socket;
 
-use super::{current_reactor, each_addr};
-use crate::io::{Interest, Ready};
+use super::addr::{each_addr, first_addr};
+use super::{current_reactor, ToSocketAddrs};
+use crate::io::{read_buf, Interest, ReadBuf, Ready};
 use crate::reactor::{Direction, PollEvented};
 use crate::scheduler::coop;
 
@@ -58,12 +59,12 @@ impl UdpSocket {
     /// with the current runtime. Port 0 picks a free port; see [`local_addr`](Self::local_addr).
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         let reactor = current_reactor("UdpSocket::bind")?;
-        let fd = each_addr(addr, |a| {
+        let fd = each_addr(addr, |a| async move {
             let fd = socket::udp_socket(&a)?;
-            socket::bind(fd.as_fd(), &a)
-                .map_err(|e| io::Error::new(e.kind(), format!("bind {a}: {e}")))?;
+            socket::bind(fd.as_fd(), &a)?;
             Ok(fd)
-        })?;
+        })
+        .await?;
         Ok(UdpSocket {
             io: PollEvented::new(fd, &reactor)?,
         })
@@ -73,10 +74,7 @@ impl UdpSocket {
     /// there, and only datagrams from there are received. Connecting again replaces the peer.
     /// Nothing is sent on the network.
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        each_addr(addr, |a| {
-            socket::connect(self.as_fd(), &a)
-                .map_err(|e| io::Error::new(e.kind(), format!("connect {a}: {e}")))
-        })
+        each_addr(addr, |a| async move { socket::connect(self.as_fd(), &a) }).await
     }
 
     /// Wraps a std socket (made nonblocking here) for use with the current runtime.
@@ -97,15 +95,7 @@ impl UdpSocket {
     /// Sends `buf` as one datagram to `target` (the first address it resolves to), returning
     /// how many bytes were sent: all of them, or an error (`EMSGSIZE` if too large).
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let target = match target.to_socket_addrs()?.next() {
-            Some(a) => a,
-            None => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "no addresses to send data to",
-                ))
-            }
-        };
+        let target = first_addr(target).await?;
         let send = self.io.async_io(Direction::Write, |fd| {
             socket::send_to(fd.as_fd(), buf, &target)
         });
@@ -135,17 +125,36 @@ impl UdpSocket {
         coop::budgeted(recv).await
     }
 
-    /// Polls receiving one datagram; see [`recv_from`](Self::recv_from).
+    /// Polls receiving one datagram into `buf` (which it fills), returning the sender's
+    /// address; see [`recv_from`](Self::recv_from). Tokio's signature.
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        // Datagrams: a short read says nothing about what is left queued, so readiness is
-        // cleared only on WouldBlock (poll_io), never after a successful receive.
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        self.poll_recv_from_flags(cx, buf, 0)
+    }
+
+    /// `recvfrom` with `flags` into a `ReadBuf`, through readiness and the budget.
+    ///
+    /// Datagrams: a short read says nothing about what is left queued, so readiness is
+    /// cleared only on WouldBlock (poll_io), never after a successful receive.
+    fn poll_recv_from_flags(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+        flags: i32,
+    ) -> Poll<io::Result<SocketAddr>> {
         coop::poll_budgeted(cx, |cx| {
-            self.io
-                .poll_io(cx, Direction::Read, |fd| socket::recv_from(fd.as_fd(), buf))
+            self.io.poll_io(cx, Direction::Read, |fd| {
+                let mut from = None;
+                read_buf::fill_with(buf, |dst| {
+                    let (n, addr) = socket::recv_from_uninit(fd.as_fd(), dst, flags)?;
+                    from = Some(addr);
+                    Ok(n)
+                })?;
+                from.ok_or_else(|| io::Error::other("recvfrom returned no address"))
+            })
         })
     }
 
@@ -158,16 +167,36 @@ impl UdpSocket {
         coop::budgeted(peek).await
     }
 
-    /// Polls a peek; see [`peek_from`](Self::peek_from).
+    /// Polls a peek into `buf`, returning the sender's address; see
+    /// [`peek_from`](Self::peek_from). Tokio's signature.
     pub fn poll_peek_from(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<(usize, SocketAddr)>> {
-        coop::poll_budgeted(cx, |cx| {
-            self.io
-                .poll_io(cx, Direction::Read, |fd| socket::peek_from(fd.as_fd(), buf))
-        })
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        self.poll_recv_from_flags(cx, buf, libc::MSG_PEEK)
+    }
+
+    /// Peeks at the next datagram from the connected peer (it stays queued). Cancel safe.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let peek = self.io.async_io(Direction::Read, |fd| {
+            socket::recv(fd.as_fd(), buf, libc::MSG_PEEK)
+        });
+        coop::budgeted(peek).await
+    }
+
+    /// Peeks now, if the socket is known readable; `WouldBlock` otherwise.
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .try_io(Direction::Read, |fd| socket::peek_from(fd.as_fd(), buf))
+    }
+
+    /// The sender of the next datagram, which stays queued. Cancel safe.
+    pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
+        let peek = self.io.async_io(Direction::Read, |fd| {
+            socket::recv_from_uninit(fd.as_fd(), &mut [], libc::MSG_PEEK).map(|(_, a)| a)
+        });
+        coop::budgeted(peek).await
     }
 
     /// Sends `buf` as one datagram to the connected peer; see [`connect`](Self::connect). Fails
@@ -260,12 +289,110 @@ impl UdpSocket {
         })
     }
 
-    /// Polls receiving from the connected peer; see [`recv`](Self::recv).
-    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    /// Polls receiving from the connected peer into `buf` (which it fills); see
+    /// [`recv`](Self::recv). Tokio's signature.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         coop::poll_budgeted(cx, |cx| {
-            self.io
-                .poll_io(cx, Direction::Read, |fd| socket::recv(fd.as_fd(), buf, 0))
+            self.io.poll_io(cx, Direction::Read, |fd| {
+                read_buf::fill_with(buf, |dst| socket::recv_uninit(fd.as_fd(), dst, 0))
+            })
         })
+        .map_ok(drop)
+    }
+
+    /// Runs `f` (the caller's own syscall on this socket) if it is known ready for
+    /// `interest`; `WouldBlock` otherwise. See
+    /// [`TcpStream::try_io`](crate::net::TcpStream::try_io).
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.try_io_mask(interest.mask(), |_| f())
+    }
+
+    /// Waits for `interest` and runs `f`, again after each `WouldBlock`.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        coop::budgeted(self.io.async_io_mask(interest.mask(), |_| f())).await
+    }
+
+    /// Sets the IPv4 time-to-live of outgoing packets (`IP_TTL`).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        socket::set_ttl(self.as_fd(), ttl)
+    }
+
+    /// Reads `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        socket::ttl(self.as_fd())
+    }
+
+    /// Joins the IPv4 multicast group `multiaddr` on the interface with address `interface`
+    /// (`Ipv4Addr::UNSPECIFIED`: the kernel's choice).
+    ///
+    /// ```
+    /// # let rt = rawrt::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// use std::net::Ipv4Addr;
+    /// let socket = rawrt::net::UdpSocket::bind("0.0.0.0:0").await?;
+    /// let group = Ipv4Addr::new(239, 255, 0, 1);
+    /// # // A machine without a multicast route refuses joining; that is the OS's answer.
+    /// if socket.join_multicast_v4(group, Ipv4Addr::UNSPECIFIED).is_ok() {
+    ///     socket.leave_multicast_v4(group, Ipv4Addr::UNSPECIFIED)?;
+    /// }
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        socket::join_multicast_v4(self.as_fd(), multiaddr, interface)
+    }
+
+    /// Leaves an IPv4 multicast group.
+    pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        socket::leave_multicast_v4(self.as_fd(), multiaddr, interface)
+    }
+
+    /// Joins the IPv6 multicast group `multiaddr` on interface index `interface` (0: any).
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        socket::join_multicast_v6(self.as_fd(), multiaddr, interface)
+    }
+
+    /// Leaves an IPv6 multicast group.
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        socket::leave_multicast_v6(self.as_fd(), multiaddr, interface)
+    }
+
+    /// Sets whether IPv4 multicast sent here loops back to local receivers.
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        socket::set_multicast_loop_v4(self.as_fd(), on)
+    }
+
+    /// Reads `IP_MULTICAST_LOOP`.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        socket::multicast_loop_v4(self.as_fd())
+    }
+
+    /// Sets the time-to-live of IPv4 multicast sent here (`IP_MULTICAST_TTL`).
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        socket::set_multicast_ttl_v4(self.as_fd(), ttl)
+    }
+
+    /// Reads `IP_MULTICAST_TTL`.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        socket::multicast_ttl_v4(self.as_fd())
+    }
+
+    /// Sets whether IPv6 multicast sent here loops back.
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        socket::set_multicast_loop_v6(self.as_fd(), on)
+    }
+
+    /// Reads `IPV6_MULTICAST_LOOP`.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        socket::multicast_loop_v6(self.as_fd())
     }
 
     /// The address this socket is bound to.
@@ -304,6 +431,15 @@ impl AsFd for UdpSocket {
 impl AsRawFd for UdpSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl TryFrom<std::net::UdpSocket> for UdpSocket {
+    type Error = io::Error;
+
+    /// [`UdpSocket::from_std`].
+    fn try_from(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        UdpSocket::from_std(socket)
     }
 }
 

@@ -41,4 +41,4 @@ pub(crate) mod timer;
 pub(crate) use driver::{Driver, Handle};
 pub(crate) use poll_evented::PollEvented;
 pub(crate) use ready::{Direction, Ready};
-pub(crate) use scheduled_io::ScheduledIo;
+pub(crate) use scheduled_io::{ReadyEvent, ScheduledIo};

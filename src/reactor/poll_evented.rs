@@ -113,10 +113,19 @@ impl<T: AsFd + Into<OwnedFd>> PollEvented<T> {
     pub(crate) async fn async_io<R>(
         &self,
         dir: Direction,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.async_io_mask(dir.mask(), f).await
+    }
+
+    /// As [`async_io`](Self::async_io), waiting for any of the readiness in `mask`.
+    pub(crate) async fn async_io_mask<R>(
+        &self,
+        mask: Ready,
         mut f: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
         loop {
-            let event = self.ready(dir.mask()).await?;
+            let event = self.ready(mask).await?;
             match f(self.get_ref()) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
                 res => return res,
@@ -131,7 +140,16 @@ impl<T: AsFd + Into<OwnedFd>> PollEvented<T> {
         dir: Direction,
         f: impl FnOnce(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        let event = match self.shared.observe_interest(dir.mask()) {
+        self.try_io_mask(dir.mask(), f)
+    }
+
+    /// As [`try_io`](Self::try_io), for any of the readiness in `mask`.
+    pub(crate) fn try_io_mask<R>(
+        &self,
+        mask: Ready,
+        f: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let event = match self.shared.observe_interest(mask) {
             Some(Ok(event)) => event,
             Some(Err(e)) => return Err(e),
             None => return Err(io::ErrorKind::WouldBlock.into()),

@@ -76,6 +76,28 @@ impl Builder {
         }
     }
 
+    /// Kept for code written for Tokio: rawrt's runtimes always have their I/O driver and
+    /// timers, so this changes nothing.
+    ///
+    /// ```
+    /// let rt = rawrt::runtime::Builder::new_multi_thread().enable_all().build()?;
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn enable_all(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// As [`enable_all`](Self::enable_all): the I/O driver is always on.
+    pub fn enable_io(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// As [`enable_all`](Self::enable_all): timers are always on.
+    pub fn enable_time(&mut self) -> &mut Builder {
+        self
+    }
+
     /// Number of worker threads. `build` fails with `InvalidInput` for 0.
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
         self.worker_threads = Some(n);

@@ -472,6 +472,250 @@ pub fn send_buffer_size(fd: BorrowedFd<'_>) -> io::Result<usize> {
     Ok(size.max(0) as usize)
 }
 
+/// Returns whether `SO_REUSEADDR` is set.
+pub fn reuseaddr(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: SO_REUSEADDR is a c_int option.
+    let on: c_int = unsafe { getsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR)? };
+    Ok(on != 0)
+}
+
+/// Returns whether `SO_REUSEPORT` is set.
+pub fn reuseport(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: SO_REUSEPORT is a c_int option.
+    let on: c_int = unsafe { getsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT)? };
+    Ok(on != 0)
+}
+
+/// Sets `SO_KEEPALIVE` (probe an idle connection; the timing is the
+/// kernel's `tcp_keepalive_*` settings).
+pub fn set_keepalive(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, c_int::from(on))
+}
+
+/// Returns whether `SO_KEEPALIVE` is set.
+pub fn keepalive(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: SO_KEEPALIVE is a c_int option.
+    let on: c_int = unsafe { getsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE)? };
+    Ok(on != 0)
+}
+
+/// Sets the IPv4 time-to-live of outgoing packets (`IP_TTL`).
+pub fn set_ttl(fd: BorrowedFd<'_>, ttl: u32) -> io::Result<()> {
+    let ttl = ttl.min(c_int::MAX as u32) as c_int;
+    setsockopt(fd, libc::IPPROTO_IP, libc::IP_TTL, ttl)
+}
+
+/// Returns the IPv4 time-to-live (`IP_TTL`).
+pub fn ttl(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    // SAFETY: IP_TTL is a c_int option.
+    let ttl: c_int = unsafe { getsockopt(fd, libc::IPPROTO_IP, libc::IP_TTL)? };
+    Ok(ttl.max(0) as u32)
+}
+
+/// Joins the IPv4 multicast group `group` on the interface with address
+/// `interface` (`IP_ADD_MEMBERSHIP`; `0.0.0.0` lets the kernel choose).
+pub fn join_multicast_v4(
+    fd: BorrowedFd<'_>,
+    group: Ipv4Addr,
+    interface: Ipv4Addr,
+) -> io::Result<()> {
+    setsockopt(
+        fd,
+        libc::IPPROTO_IP,
+        libc::IP_ADD_MEMBERSHIP,
+        ip_mreq(group, interface),
+    )
+}
+
+/// Leaves an IPv4 multicast group (`IP_DROP_MEMBERSHIP`).
+pub fn leave_multicast_v4(
+    fd: BorrowedFd<'_>,
+    group: Ipv4Addr,
+    interface: Ipv4Addr,
+) -> io::Result<()> {
+    setsockopt(
+        fd,
+        libc::IPPROTO_IP,
+        libc::IP_DROP_MEMBERSHIP,
+        ip_mreq(group, interface),
+    )
+}
+
+fn ip_mreq(group: Ipv4Addr, interface: Ipv4Addr) -> libc::ip_mreq {
+    libc::ip_mreq {
+        imr_multiaddr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(group.octets()),
+        },
+        imr_interface: libc::in_addr {
+            s_addr: u32::from_ne_bytes(interface.octets()),
+        },
+    }
+}
+
+/// Joins the IPv6 multicast group `group` on interface index `interface`
+/// (`IPV6_ADD_MEMBERSHIP`; 0 lets the kernel choose).
+pub fn join_multicast_v6(fd: BorrowedFd<'_>, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+    setsockopt(
+        fd,
+        libc::IPPROTO_IPV6,
+        libc::IPV6_ADD_MEMBERSHIP,
+        ipv6_mreq(group, interface),
+    )
+}
+
+/// Leaves an IPv6 multicast group (`IPV6_DROP_MEMBERSHIP`).
+pub fn leave_multicast_v6(fd: BorrowedFd<'_>, group: &Ipv6Addr, interface: u32) -> io::Result<()> {
+    setsockopt(
+        fd,
+        libc::IPPROTO_IPV6,
+        libc::IPV6_DROP_MEMBERSHIP,
+        ipv6_mreq(group, interface),
+    )
+}
+
+fn ipv6_mreq(group: &Ipv6Addr, interface: u32) -> libc::ipv6_mreq {
+    libc::ipv6_mreq {
+        ipv6mr_multiaddr: libc::in6_addr {
+            s6_addr: group.octets(),
+        },
+        ipv6mr_interface: interface,
+    }
+}
+
+/// Sets whether multicast packets sent loop back to this host
+/// (`IP_MULTICAST_LOOP`).
+pub fn set_multicast_loop_v4(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    setsockopt(
+        fd,
+        libc::IPPROTO_IP,
+        libc::IP_MULTICAST_LOOP,
+        c_int::from(on),
+    )
+}
+
+/// Returns `IP_MULTICAST_LOOP`.
+pub fn multicast_loop_v4(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: IP_MULTICAST_LOOP is read back as a c_int (the kernel accepts int or byte).
+    let on: c_int = unsafe { getsockopt(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP)? };
+    Ok(on & 0xff != 0)
+}
+
+/// Sets the time-to-live of outgoing IPv4 multicast packets
+/// (`IP_MULTICAST_TTL`).
+pub fn set_multicast_ttl_v4(fd: BorrowedFd<'_>, ttl: u32) -> io::Result<()> {
+    let ttl = ttl.min(c_int::MAX as u32) as c_int;
+    setsockopt(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, ttl)
+}
+
+/// Returns `IP_MULTICAST_TTL`.
+pub fn multicast_ttl_v4(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    // SAFETY: IP_MULTICAST_TTL is read back as a c_int (the kernel writes a byte or an int; the rest stays zero).
+    let ttl: c_int = unsafe { getsockopt(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL)? };
+    Ok((ttl & 0xff) as u32)
+}
+
+/// Sets whether IPv6 multicast packets sent loop back (`IPV6_MULTICAST_LOOP`).
+pub fn set_multicast_loop_v6(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    setsockopt(
+        fd,
+        libc::IPPROTO_IPV6,
+        libc::IPV6_MULTICAST_LOOP,
+        c_int::from(on),
+    )
+}
+
+/// Returns `IPV6_MULTICAST_LOOP`.
+pub fn multicast_loop_v6(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    // SAFETY: IPV6_MULTICAST_LOOP is a c_int option.
+    let on: c_int = unsafe { getsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP)? };
+    Ok(on != 0)
+}
+
+/// The credentials of the process at the other end of a connected Unix
+/// socket, as the kernel recorded them at `connect`/`socketpair` time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerCred {
+    /// Process id (`None` if the kernel reported 0: no process, e.g. across pid namespaces).
+    pub pid: Option<i32>,
+    /// Effective user id.
+    pub uid: u32,
+    /// Effective group id.
+    pub gid: u32,
+}
+
+/// Returns the peer's credentials (`SO_PEERCRED`).
+pub fn peer_cred(fd: BorrowedFd<'_>) -> io::Result<PeerCred> {
+    // SAFETY: SO_PEERCRED is a libc::ucred option, three integers.
+    let cred: libc::ucred = unsafe { getsockopt(fd, libc::SOL_SOCKET, libc::SO_PEERCRED)? };
+    Ok(PeerCred {
+        pid: (cred.pid != 0).then_some(cred.pid),
+        uid: cred.uid,
+        gid: cred.gid,
+    })
+}
+
+/// Reads into the buffers in order with one `readv(2)`, returning the
+/// total byte count; 0 means end of stream. At most the first 1024
+/// buffers are used. `EINTR` is retried.
+pub fn readv(fd: BorrowedFd<'_>, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+    let len = bufs.len().min(IOV_MAX);
+    retry_eintr(|| {
+        // SAFETY: IoSliceMut is ABI-compatible with iovec, and the `len` iovecs describe live, writable slices borrowed exclusively for the whole call; the fd is borrowed, so open.
+        syscall!(readv(
+            fd.as_raw_fd(),
+            bufs.as_mut_ptr().cast::<libc::iovec>(),
+            len as c_int
+        ))
+        .map(|n| n as usize)
+    })
+}
+
+/// Receives one datagram (`recvfrom(2)` with `flags`: 0 or `MSG_PEEK`) into
+/// possibly uninitialised memory, returning its length and the sender. The
+/// kernel writes exactly the first `n` bytes. `EINTR` is retried.
+pub fn recv_from_uninit(
+    fd: BorrowedFd<'_>,
+    buf: &mut [MaybeUninit<u8>],
+    flags: i32,
+) -> io::Result<(usize, SocketAddr)> {
+    let mut storage = zeroed_storage();
+    let mut len = mem::size_of::<libc::sockaddr_storage>() as socklen_t;
+    let n = retry_eintr(|| {
+        len = mem::size_of::<libc::sockaddr_storage>() as socklen_t;
+        // SAFETY: `buf` is writable for `buf.len()` bytes (the kernel only writes it), `storage` is writable for `len` bytes and `len` is a writable socklen_t, all live for the whole call; the fd is borrowed, so open.
+        syscall!(recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            flags,
+            ptr::addr_of_mut!(storage).cast(),
+            &mut len
+        ))
+        .map(|n| n as usize)
+    })?;
+    Ok((n.min(buf.len()), from_sockaddr(&storage, len)?))
+}
+
+/// Receives into possibly uninitialised memory with `recv(2)` `flags`,
+/// returning the byte count (the kernel writes exactly the first `n`
+/// bytes). `EINTR` is retried.
+pub fn recv_uninit(
+    fd: BorrowedFd<'_>,
+    buf: &mut [MaybeUninit<u8>],
+    flags: i32,
+) -> io::Result<usize> {
+    retry_eintr(|| {
+        // SAFETY: `buf` is writable for `buf.len()` bytes for the whole call (the kernel only writes it); the fd is borrowed, so open.
+        syscall!(recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            flags
+        ))
+        .map(|n| (n as usize).min(buf.len()))
+    })
+}
+
 /// Reads into `buf` (`read(2)`), returning the byte count; 0 means end of
 /// stream (or an empty `buf`). `EINTR` is retried.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {

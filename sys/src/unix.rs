@@ -63,6 +63,81 @@ pub fn stream_socket() -> io::Result<OwnedFd> {
     crate::socket::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0)
 }
 
+/// Creates a nonblocking, close-on-exec Unix-domain datagram socket
+/// (`AF_UNIX`, `SOCK_DGRAM`).
+pub fn datagram_socket() -> io::Result<OwnedFd> {
+    crate::socket::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0)
+}
+
+/// Creates a connected pair of nonblocking, close-on-exec Unix-domain
+/// datagram sockets.
+pub fn socketpair_datagram() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds: [c_int; 2] = [-1, -1];
+    // SAFETY: `fds` is a writable array of two c_ints, which is what socketpair fills in.
+    syscall!(socketpair(
+        libc::AF_UNIX,
+        libc::SOCK_DGRAM | NEW_FD_FLAGS,
+        0,
+        fds.as_mut_ptr()
+    ))?;
+    Ok((owned(fds[0]), owned(fds[1])))
+}
+
+/// Sends `buf` as one datagram to `addr` (`sendto(2)` with `MSG_NOSIGNAL`).
+/// `EINTR` is retried.
+pub fn send_to(fd: BorrowedFd<'_>, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+    let (sun, len) = to_sockaddr_un(addr)?;
+    retry_eintr(|| {
+        // SAFETY: `buf` is readable for `buf.len()` bytes and `sun` holds a valid sockaddr_un of `len` bytes, both live for the call; the fd is borrowed, so open.
+        syscall!(sendto(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_NOSIGNAL,
+            ptr::addr_of!(sun).cast(),
+            len
+        ))
+        .map(|n| n as usize)
+    })
+}
+
+/// Receives one datagram (`recvfrom(2)` with `flags`: 0 or `MSG_PEEK`) into
+/// possibly uninitialised memory, returning its length (the kernel writes
+/// exactly that many bytes; a longer datagram is truncated) and the
+/// sender's address (unnamed if it never bound). `EINTR` is retried.
+pub fn recv_from(
+    fd: BorrowedFd<'_>,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+    flags: i32,
+) -> io::Result<(usize, SocketAddr)> {
+    let mut sun = zeroed_sockaddr_un();
+    let mut len = mem::size_of::<libc::sockaddr_un>() as socklen_t;
+    let n = retry_eintr(|| {
+        len = mem::size_of::<libc::sockaddr_un>() as socklen_t;
+        // SAFETY: `buf` is writable for `buf.len()` bytes (the kernel only writes it), `sun` is writable for `len` bytes and `len` is a writable socklen_t, all live for the call; the fd is borrowed, so open.
+        syscall!(recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            flags,
+            ptr::addr_of_mut!(sun).cast(),
+            &mut len
+        ))
+        .map(|n| n as usize)
+    })?;
+    Ok((n.min(buf.len()), from_sockaddr_un(&sun, len)?))
+}
+
+/// Builds an address from a path the way Linux programs spell them: a
+/// path whose first byte is NUL (`"\0name"`) is the **abstract** name
+/// `name`; any other path is a pathname address ([`pathname_addr`]).
+pub fn path_addr(path: &Path) -> io::Result<SocketAddr> {
+    match path.as_os_str().as_bytes() {
+        [0, name @ ..] => SocketAddr::from_abstract_name(name),
+        _ => pathname_addr(path),
+    }
+}
+
 /// Returns the unnamed Unix socket address (see the [module docs](self)).
 pub fn unnamed_addr() -> SocketAddr {
     // `from_pathname("")` gives an address of length `PATH_OFFSET`, which

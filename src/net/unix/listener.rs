@@ -62,9 +62,8 @@ impl UnixListener {
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         let path = path.as_ref();
         let reactor = current_reactor("UnixListener::bind")?;
-        let addr = unix::pathname_addr(path)?;
+        let addr = unix::path_addr(path)?;
         UnixListener::bind_with(&addr, &reactor)
-            .map_err(|e| io::Error::new(e.kind(), format!("bind {}: {e}", path.display())))
     }
 
     /// As [`bind`](Self::bind), for any Unix address: a path, or a name in the abstract
@@ -72,7 +71,6 @@ impl UnixListener {
     pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixListener> {
         let reactor = current_reactor("UnixListener::bind_addr")?;
         UnixListener::bind_with(addr, &reactor)
-            .map_err(|e| io::Error::new(e.kind(), format!("bind {addr:?}: {e}")))
     }
 
     fn bind_with(addr: &SocketAddr, reactor: &crate::reactor::Handle) -> io::Result<UnixListener> {
@@ -160,5 +158,14 @@ impl fmt::Debug for UnixListener {
             .field("fd", &self.as_raw_fd())
             .field("addr", &self.local_addr().ok())
             .finish()
+    }
+}
+
+impl TryFrom<std::os::unix::net::UnixListener> for UnixListener {
+    type Error = io::Error;
+
+    /// [`UnixListener::from_std`].
+    fn try_from(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        UnixListener::from_std(listener)
     }
 }

@@ -2,16 +2,13 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice};
-use std::net::Shutdown;
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::task::{Context, Poll};
 
 use rawrt_sys::{socket, unix};
 
 use super::SocketAddr;
-use crate::io::{Interest, Ready};
 use crate::net::{current_reactor, stream_io};
 use crate::reactor::{self, Direction, PollEvented};
 
@@ -57,19 +54,15 @@ impl UnixStream {
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let path = path.as_ref();
         let reactor = current_reactor("UnixStream::connect")?;
-        let addr = unix::pathname_addr(path)?;
-        UnixStream::connect_with(&addr, &reactor)
-            .await
-            .map_err(|e| io::Error::new(e.kind(), format!("connect {}: {e}", path.display())))
+        let addr = unix::path_addr(path)?;
+        UnixStream::connect_with(&addr, &reactor).await
     }
 
     /// As [`connect`](Self::connect), for any Unix address: a path, or a name in the abstract
     /// namespace.
     pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
         let reactor = current_reactor("UnixStream::connect_addr")?;
-        UnixStream::connect_with(addr, &reactor)
-            .await
-            .map_err(|e| io::Error::new(e.kind(), format!("connect {addr:?}: {e}")))
+        UnixStream::connect_with(addr, &reactor).await
     }
 
     async fn connect_with(addr: &SocketAddr, reactor: &reactor::Handle) -> io::Result<UnixStream> {
@@ -117,133 +110,6 @@ impl UnixStream {
             .map(std::os::unix::net::UnixStream::from)
     }
 
-    /// Reads some bytes; `Ok(0)` means end of stream (or an empty `buf`).
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends first.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        stream_io::read_exact(&self.io, buf).await
-    }
-
-    /// Writes some bytes, returning how many.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write(cx, buf)).await
-    }
-
-    /// Writes all of `buf`.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        stream_io::write_all(&self.io, buf).await
-    }
-
-    /// Reads without consuming. Any number of tasks may wait in `peek`, `readable`,
-    /// `writable` and `ready` on one stream at once; each is woken by the events it waits
-    /// for.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        stream_io::peek(&self.io, buf).await
-    }
-
-    /// Waits until the stream is ready for some of `interest` and says for what. The
-    /// readiness may be stale by the time the caller acts on it: a `try_read` or
-    /// `try_write` may still return `WouldBlock` (which clears it), so loop.
-    ///
-    /// ```
-    /// # let rt = rawrt::Runtime::new()?;
-    /// # rt.block_on(async {
-    /// use rawrt::io::Interest;
-    /// # let (a, mut b) = rawrt::net::UnixStream::pair()?;
-    /// b.write_all(b"hi").await?;
-    /// let ready = a.ready(Interest::READABLE | Interest::WRITABLE).await?;
-    /// assert!(ready.is_readable() || ready.is_writable());
-    /// # Ok::<_, std::io::Error>(()) })?;
-    /// # Ok::<_, std::io::Error>(())
-    /// ```
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        stream_io::ready(&self.io, interest).await
-    }
-
-    /// Waits until the stream is readable (data, or end of stream); then use
-    /// [`try_read`](Self::try_read).
-    ///
-    /// ```
-    /// # let rt = rawrt::Runtime::new()?;
-    /// # rt.block_on(async {
-    /// # let (a, mut b) = rawrt::net::UnixStream::pair()?;
-    /// b.write_all(b"hello").await?;
-    /// let mut buf = [0u8; 16];
-    /// let n = loop {
-    ///     a.readable().await?;
-    ///     match a.try_read(&mut buf) {
-    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-    ///         res => break res?,
-    ///     }
-    /// };
-    /// assert_eq!(&buf[..n], b"hello");
-    /// # Ok::<_, std::io::Error>(()) })?;
-    /// # Ok::<_, std::io::Error>(())
-    /// ```
-    pub async fn readable(&self) -> io::Result<()> {
-        self.ready(Interest::READABLE).await.map(drop)
-    }
-
-    /// Waits until the stream is writable; then use [`try_write`](Self::try_write).
-    pub async fn writable(&self) -> io::Result<()> {
-        self.ready(Interest::WRITABLE).await.map(drop)
-    }
-
-    /// Reads now if the stream is known to be readable, without waiting: `WouldBlock` (and
-    /// no syscall) if it is not, or if the read finds nothing (which clears the readiness).
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        stream_io::try_read(&self.io, buf)
-    }
-
-    /// Writes now if the stream is known to be writable, without waiting: `WouldBlock` (and
-    /// no syscall) if it is not, or if the send finds no room (which clears the readiness).
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        stream_io::try_write(&self.io, buf)
-    }
-
-    /// Polls a read. Ready with `Ok(n)` as soon as any bytes (or end of stream) are available.
-    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        stream_io::poll_read(&self.io, cx, buf)
-    }
-
-    /// Polls a read into possibly uninitialized memory (for hyper's buffers).
-    #[cfg(feature = "hyper")]
-    pub(crate) fn poll_read_uninit(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        stream_io::poll_read_uninit(&self.io, cx, buf)
-    }
-
-    /// Polls a peek (`MSG_PEEK`).
-    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        stream_io::poll_peek(&self.io, cx, buf)
-    }
-
-    /// Polls a write (`send` with `MSG_NOSIGNAL`: a closed peer gives `EPIPE`, never
-    /// `SIGPIPE`).
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        stream_io::poll_write(&self.io, cx, buf)
-    }
-
-    /// Polls a vectored write (`sendmsg`).
-    pub fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        stream_io::poll_write_vectored(&self.io, cx, bufs)
-    }
-
-    /// Shuts down the read half, the write half, or both.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        socket::shutdown(self.as_fd(), how)
-    }
-
     /// The remote address (unnamed, unless the peer bound its socket).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         unix::peer_addr(self.as_fd())
@@ -254,10 +120,27 @@ impl UnixStream {
         unix::local_addr(self.as_fd())
     }
 
-    /// The pending socket error (`SO_ERROR`), if any.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        socket::take_error(self.as_fd())
+    /// The credentials of the peer process (`SO_PEERCRED`), as recorded when the
+    /// connection was made.
+    ///
+    /// ```
+    /// # let rt = rawrt::Runtime::new()?;
+    /// # rt.block_on(async {
+    /// let (a, _b) = rawrt::net::UnixStream::pair()?;
+    /// let cred = a.peer_cred()?;
+    /// assert_eq!(cred.pid(), Some(std::process::id() as i32));
+    /// # Ok::<_, std::io::Error>(()) })?;
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn peer_cred(&self) -> io::Result<super::UCred> {
+        socket::peer_cred(self.as_fd()).map(super::UCred)
     }
+
+    stream_io::stream_methods!(
+        UnixStream,
+        unix,
+        "# let (a, mut b) = rawrt::net::UnixStream::pair()?;"
+    );
 }
 
 impl AsFd for UnixStream {
@@ -283,3 +166,12 @@ impl fmt::Debug for UnixStream {
 }
 
 stream_io::impl_async_io!(UnixStream);
+
+impl TryFrom<std::os::unix::net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    /// [`UnixStream::from_std`].
+    fn try_from(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_std(stream)
+    }
+}
