@@ -1,8 +1,5 @@
 //! `rawrt::io`'s extension traits and utilities over real sockets and across tasks: round
 //! trips, half-close, backpressure, cancellation and the cooperative budget.
-//!
-//! `TcpStream`/`UnixStream` still have inherent `read`/`write_all`/`shutdown(Shutdown)`
-//! methods, so the trait methods are called by path where those would shadow them.
 
 mod common;
 
@@ -80,8 +77,8 @@ fn integers_and_bytes_round_trip_over_a_unix_pair() {
             a.write_u64(u64::MAX / 3).await?;
             a.write_i128_le(-(1 << 90)).await?;
             a.write_f64_le(std::f64::consts::PI).await?;
-            AsyncWriteExt::write_all(&mut a, b"tail").await?;
-            AsyncWriteExt::shutdown(&mut a).await
+            a.write_all(b"tail").await?;
+            a.shutdown().await
         });
         assert_eq!(b.read_u8().await.unwrap(), 7);
         assert_eq!(b.read_i16().await.unwrap(), -2);
@@ -104,12 +101,10 @@ fn integers_and_bytes_round_trip_over_a_unix_pair() {
 fn read_exact_reports_unexpected_eof_from_a_socket() {
     run(async {
         let (mut a, mut b) = tcp_pair().await;
-        AsyncWriteExt::write_all(&mut a, b"abc").await.unwrap();
-        AsyncWriteExt::shutdown(&mut a).await.unwrap();
+        a.write_all(b"abc").await.unwrap();
+        a.shutdown().await.unwrap();
         let mut buf = [0u8; 5];
-        let err = AsyncReadExt::read_exact(&mut b, &mut buf)
-            .await
-            .unwrap_err();
+        let err = b.read_exact(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
         assert_eq!(&buf[..3], b"abc");
     });
@@ -119,9 +114,7 @@ fn read_exact_reports_unexpected_eof_from_a_socket() {
 fn read_to_string_rejects_invalid_utf8_from_a_socket() {
     run(async {
         let (mut a, mut b) = UnixStream::pair().unwrap();
-        AsyncWriteExt::write_all(&mut a, b"ok \xff\xfe")
-            .await
-            .unwrap();
+        a.write_all(b"ok \xff\xfe").await.unwrap();
         drop(a);
         let mut s = String::from("before");
         let err = b.read_to_string(&mut s).await.unwrap_err();
@@ -136,20 +129,13 @@ fn a_cancelled_read_loses_no_data() {
         let (mut a, mut b) = UnixStream::pair().unwrap();
         let mut buf = [0u8; 16];
         // Nothing to read yet: the read is dropped while pending.
-        let r = timeout(
-            Duration::from_millis(20),
-            AsyncReadExt::read(&mut b, &mut buf),
-        )
-        .await;
+        let r = timeout(Duration::from_millis(20), b.read(&mut buf)).await;
         assert!(
             r.is_err(),
             "no data was sent, so the read could not complete"
         );
-        AsyncWriteExt::write_all(&mut a, b"kept").await.unwrap();
-        let n = timeout(LONG, AsyncReadExt::read(&mut b, &mut buf))
-            .await
-            .unwrap()
-            .unwrap();
+        a.write_all(b"kept").await.unwrap();
+        let n = timeout(LONG, b.read(&mut buf)).await.unwrap().unwrap();
         assert_eq!(&buf[..n], b"kept");
     });
 }
@@ -160,10 +146,10 @@ fn lines_over_tcp_with_crlf_and_no_trailing_newline() {
         let (mut a, b) = tcp_pair().await;
         let writer = rawrt::spawn(async move {
             for chunk in [&b"one\r"[..], b"\ntwo\n", b"\n", b"thr", b"ee"] {
-                AsyncWriteExt::write_all(&mut a, chunk).await?;
+                a.write_all(chunk).await?;
                 rawrt::task::yield_now().await;
             }
-            AsyncWriteExt::shutdown(&mut a).await
+            a.shutdown().await
         });
         let mut lines = BufReader::new(b).lines();
         let mut got = Vec::new();
@@ -192,7 +178,7 @@ fn buf_writer_holds_small_writes_until_shutdown_flushes_them() {
         w.write_all(&big).await.unwrap();
         assert!(w.buffer().is_empty());
         w.write_all(b"end").await.unwrap();
-        AsyncWriteExt::shutdown(&mut w).await.unwrap();
+        w.shutdown().await.unwrap();
         let mut got = Vec::new();
         b.read_to_end(&mut got).await.unwrap();
         let mut want = b"held".to_vec();
@@ -288,13 +274,13 @@ fn copy_bidirectional_counts_both_ways_and_half_closes() {
             // End of stream arrives only because the proxy shut its write side down.
             server.read_to_end(&mut got).await?;
             // The other direction still works after that half-close.
-            AsyncWriteExt::write_all(&mut server, &reply2).await?;
-            AsyncWriteExt::shutdown(&mut server).await?;
+            server.write_all(&reply2).await?;
+            server.shutdown().await?;
             io::Result::Ok(got)
         });
         let client_task = rawrt::spawn(async move {
-            AsyncWriteExt::write_all(&mut client, &req2).await?;
-            AsyncWriteExt::shutdown(&mut client).await?;
+            client.write_all(&req2).await?;
+            client.shutdown().await?;
             let mut got = Vec::new();
             client.read_to_end(&mut got).await?;
             io::Result::Ok(got)
@@ -345,7 +331,7 @@ fn split_halves_used_from_two_tasks_at_once() {
         let echo = rawrt::spawn(async move {
             let (mut r, mut w) = split(far);
             let n = copy(&mut r, &mut w).await?;
-            AsyncWriteExt::shutdown(&mut w).await?;
+            w.shutdown().await?;
             io::Result::Ok(n)
         });
         const LEN: usize = 2 * 1024 * 1024; // far more than the socket buffers hold
@@ -459,17 +445,17 @@ fn extension_futures_are_send() {
         let mut buf = [0u8; 4];
         let mut v = Vec::new();
         let mut text = String::new();
-        send(&AsyncReadExt::read(&mut s, &mut buf));
-        send(&AsyncReadExt::read_exact(&mut s, &mut buf));
+        send(&s.read(&mut buf));
+        send(&s.read_exact(&mut buf));
         send(&s.read_buf(&mut v));
         send(&s.read_to_end(&mut v));
         send(&s.read_to_string(&mut text));
         send(&s.read_u64_le());
-        send(&AsyncWriteExt::write(&mut s, b"x"));
-        send(&AsyncWriteExt::write_all(&mut s, b"x"));
+        send(&s.write(b"x"));
+        send(&s.write_all(b"x"));
         send(&s.write_i32(1));
         send(&s.flush());
-        send(&AsyncWriteExt::shutdown(&mut s));
+        send(&s.shutdown());
         let mut r = BufReader::new(&mut s);
         send(&r.read_until(b'\n', &mut v));
         send(&r.read_line(&mut text));
