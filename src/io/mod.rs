@@ -1,4 +1,5 @@
-//! Asynchronous I/O: the traits every rawrt stream implements, and readiness.
+//! Asynchronous I/O: the traits every rawrt stream implements, their extension traits and
+//! utilities, and readiness.
 //!
 //! - [`AsyncRead`], [`AsyncWrite`], [`AsyncBufRead`], [`AsyncSeek`]: the poll-level traits,
 //!   with Tokio's shapes (a read fills a [`ReadBuf`], which may be uninitialised memory).
@@ -11,7 +12,15 @@
 //!   `read_line`, `lines`, `split`, `seek`: each a small named future, as in Tokio.
 //!   [`BufTarget`] and [`BufSource`] stand in for `bytes::BufMut`/`Buf` in `read_buf` and
 //!   `write_buf`/`write_all_buf` (rawrt does not depend on `bytes`).
-//! - Adapters: [`BufReader`], [`BufWriter`], [`Chain`], [`Take`], [`Lines`], [`Split`].
+//! - Adapters: [`BufReader`], [`BufWriter`], [`BufStream`], [`Chain`], [`Take`], [`Lines`],
+//!   [`Split`], [`Join`] ([`join`]), [`ReadHalf`]/[`WriteHalf`] ([`split`]: one stream used
+//!   from two tasks, through a mutex held only during a poll).
+//! - [`copy`], [`copy_buf`], [`copy_bidirectional`], [`copy_bidirectional_with_sizes`].
+//! - In memory: [`duplex`] ([`DuplexStream`], a socket-pair stand-in with backpressure),
+//!   [`simplex`] ([`SimplexStream`]), [`empty`], [`repeat`], [`sink`]. Every utility that is
+//!   always ready spends the task's cooperative budget, so loops over them yield.
+//! - std's [`Error`], [`ErrorKind`], [`Result`] and [`SeekFrom`], re-exported (as Tokio
+//!   does), so that `rawrt::io::Result` and friends resolve.
 //! - [`Interest`] (what to wait for) and [`Ready`] (what a resource is ready for), as taken
 //!   and returned by `readable`, `writable` and `ready` on rawrt's sockets.
 
@@ -23,6 +32,7 @@ mod traits;
 mod util;
 
 pub use read_buf::ReadBuf;
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use ready::{Interest, Ready};
 pub use stdio::*;
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};

@@ -12,9 +12,15 @@
 mod buf;
 mod buf_read_ext;
 mod buf_reader;
+mod buf_stream;
 mod buf_writer;
+mod copy;
+mod duplex;
+mod join;
+mod mem;
 mod read_ext;
 mod seek_ext;
+mod split;
 mod write_ext;
 
 #[cfg(test)]
@@ -23,7 +29,13 @@ mod test_support;
 pub use buf::{BufSource, BufTarget};
 pub use buf_read_ext::{AsyncBufReadExt, Lines, Split};
 pub use buf_reader::BufReader;
+pub use buf_stream::BufStream;
 pub use buf_writer::BufWriter;
+pub use copy::{copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf};
+pub use duplex::{duplex, simplex, DuplexStream, SimplexStream};
+pub use join::{join, Join};
+pub use mem::{empty, repeat, sink, Empty, Repeat, Sink};
 pub use read_ext::{AsyncReadExt, Chain, Take};
 pub use seek_ext::AsyncSeekExt;
+pub use split::{split, ReadHalf, WriteHalf};
 pub use write_ext::AsyncWriteExt;
