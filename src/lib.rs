@@ -20,6 +20,7 @@
 //!   counting `sigaction` handler that wakes the reactor (no signal masks to set up).
 //!
 //! ```
+//! use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 //! use rawrt::net::{TcpListener, TcpStream};
 //!
 //! let rt = rawrt::Runtime::new()?;

@@ -90,7 +90,7 @@ impl Future for CountedRead<'_> {
         }));
         let mut storage = [0u8; 256];
         let mut buf = ReadBuf::new(&mut storage);
-        let mut stream = &*self.stream;
+        let mut stream = self.stream;
         match Pin::new(&mut stream).poll_read(&mut Context::from_waker(&waker), &mut buf) {
             Poll::Ready(res) => Poll::Ready(res.map(|()| buf.filled().to_vec())),
             Poll::Pending => Poll::Pending,

@@ -16,7 +16,6 @@
 //!
 //! [`ChildGuard::ask`] is the parent's side.
 
-use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;

@@ -19,7 +19,6 @@
 //! **wrk** (`--wrk`): `wrk -t<threads> -c<connections> -d<secs>s --latency --timeout <t>s`,
 //! its text output parsed by [`parse_wrk`].
 
-use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;

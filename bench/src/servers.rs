@@ -22,7 +22,6 @@
 //! The async servers speak HTTP/1.1 only (no HTTP/2 sniffing), so that rawrt and Tokio run
 //! the same hyper code path.
 
-use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -32,8 +32,8 @@ mod traits;
 mod util;
 
 pub use read_buf::ReadBuf;
-pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use ready::{Interest, Ready};
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use stdio::*;
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use util::*;

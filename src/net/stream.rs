@@ -15,11 +15,15 @@ use crate::reactor::{self, Direction, PollEvented};
 
 /// A TCP connection.
 ///
-/// Reading and writing are independent: one task may wait to read while another writes
-/// (each direction has its own waker slot; if two tasks wait in the *same* direction, only
-/// the last one to poll is woken).
+/// Reading and writing go through [`AsyncReadExt`](crate::io::AsyncReadExt) and
+/// [`AsyncWriteExt`](crate::io::AsyncWriteExt), as in Tokio. The two directions are
+/// independent: one task may wait to read while another writes (split the stream with
+/// [`split`](Self::split) or [`into_split`](Self::into_split)). Any number of tasks may wait
+/// in `readable`, `writable`, `ready` and `peek` at once; the `poll_*` readiness methods keep
+/// one waker per direction, the latest poller's.
 ///
 /// ```
+/// use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 /// # let rt = rawrt::Runtime::new().unwrap();
 /// # rt.block_on(async {
 /// # let listener = rawrt::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -193,7 +193,8 @@ fn pipe2_ends_are_close_on_exec_and_carry_data_to_a_child() {
         assert_eq!(flags & libc::O_NONBLOCK as u32, 0, "blocking by default");
     }
     // The write end becomes the child's stdout (std dups it onto fd 1, clearing CLOEXEC
-    // for the child only).
+    // for the child only). Reaped below through rawrt-sys, not std's `wait`.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new("/bin/sh")
         .args(["-c", "printf hello"])
         .stdout(std::process::Stdio::from(tx))

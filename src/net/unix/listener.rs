@@ -23,6 +23,7 @@ const BACKLOG: i32 = 4096;
 /// remove a stale file before binding and clean up after.
 ///
 /// ```
+/// use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 /// use rawrt::net::{UnixListener, UnixStream};
 ///
 /// # let rt = rawrt::Runtime::new().unwrap();

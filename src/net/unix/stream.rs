@@ -14,12 +14,13 @@ use crate::reactor::{self, Direction, PollEvented};
 
 /// A Unix-domain stream connection.
 ///
-/// It reads and writes like [`TcpStream`](crate::net::TcpStream): reading and writing are
-/// independent (one task may wait to read while another writes; if two tasks wait in the
-/// *same* direction, only the last one to poll is woken), and writes use `MSG_NOSIGNAL`, so
-/// a closed peer gives `EPIPE`, never `SIGPIPE`.
+/// It reads and writes like [`TcpStream`](crate::net::TcpStream), through
+/// [`AsyncReadExt`](crate::io::AsyncReadExt)/[`AsyncWriteExt`](crate::io::AsyncWriteExt);
+/// the two directions are independent, and writes use `MSG_NOSIGNAL`, so a closed peer
+/// gives `EPIPE`, never `SIGPIPE`.
 ///
 /// ```
+/// use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 /// use rawrt::net::UnixStream;
 ///
 /// # let rt = rawrt::Runtime::new().unwrap();
