@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs rawrt's memory-safety-sensitive unit tests under Miri: the task state machine
 # (src/task), the local run queue (src/scheduler/multi_thread/queue.rs), the sync primitives'
-# unit tests (src/sync) and the runtime-free tests of tests/sync.rs (oneshot, mpsc and Notify
+# unit tests (src/sync), `ReadBuf` and the I/O traits and utilities (src/io: their unit tests
+# poll by hand, with no runtime) and the runtime-free tests of tests/sync.rs (oneshot, mpsc and Notify
 # driven by hand with counting wakers).
 #
 # Usage: scripts/miri.sh [extra cargo-miri args...]
@@ -45,7 +46,10 @@ cargo +nightly miri test --lib "$@" -- \
     scheduler::multi_thread::queue:: \
     scheduler::coop:: \
     util:: \
-    sync::
+    sync:: \
+    io::read_buf:: \
+    io::traits:: \
+    io::util::
 
 # tests/sync.rs: only the tests that need no runtime (they poll by hand). `--exact` so that a
 # filter never matches a runtime test by prefix.
