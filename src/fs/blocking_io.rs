@@ -451,7 +451,7 @@ impl<T: BlockingTarget> Blocking<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::future::poll_fn;

@@ -831,13 +831,13 @@ mod orphans {
     }
 
     /// How many dropped children are waiting to be reaped.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(super) fn len() -> usize {
         LEN.load(Relaxed)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

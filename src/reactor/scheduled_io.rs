@@ -157,7 +157,7 @@ impl ScheduledIo {
     }
 
     /// Current readiness bits (for tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn readiness_bits(&self) -> Ready {
         Ready::from_usize(self.readiness.load(Acquire))
     }
