@@ -698,3 +698,45 @@ fn async_fd_outside_a_runtime_is_an_error() {
     let err = AsyncFd::new(rawrt_sys::EventFd::new().unwrap()).unwrap_err();
     assert!(err.to_string().contains("runtime"), "{err}");
 }
+
+#[test]
+fn unix_owned_halves_and_async_fd_mut_guards() {
+    with_timeout("unix halves", LIMIT, || {
+        runtime(2, "uhalves").block_on(async {
+            let (a, mut b) = UnixStream::pair().unwrap();
+            let (mut rd, wr) = a.into_split();
+            let mut wr = wr;
+            wr.write_all(b"half").await.unwrap();
+            let mut buf = [0u8; 4];
+            b.read_exact(&mut buf).await.unwrap();
+            b.write_all(b"back").await.unwrap();
+            rd.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"back");
+            assert!(rd.peer_addr().unwrap().is_unnamed());
+            let a = rd.reunite(wr).unwrap();
+            drop(a);
+            let mut rest = Vec::new();
+            assert_eq!(
+                b.read_to_end(&mut rest).await.unwrap(),
+                0,
+                "closed with the stream"
+            );
+
+            let mut afd = AsyncFd::new(rawrt_sys::EventFd::new().unwrap()).unwrap();
+            afd.get_mut().notify().unwrap();
+            let mut guard = afd.readable_mut().await.unwrap();
+            let n = guard.try_io(|fd| fd.get_mut().drain()).unwrap().unwrap();
+            assert_eq!(n, 1);
+            guard.get_inner_mut().notify().unwrap();
+            drop(guard);
+            let n = afd
+                .async_io_mut(Interest::READABLE, |e| match e.drain()? {
+                    0 => Err(io::ErrorKind::WouldBlock.into()),
+                    n => Ok(n),
+                })
+                .await
+                .unwrap();
+            assert_eq!(n, 1);
+        })
+    });
+}
