@@ -9,7 +9,7 @@
        1  reactor, task_core
        2  scheduler
        3  runtime
-       4  net, time, sync, signal, io, fs, process, task, stats
+       4  net, time, sync, signal, io, fs, process, task, stats, macros
        5  hyper
 
    A module may use its own layer and those below it, never one above: every `crate::X`
@@ -40,6 +40,7 @@ LAYERS = {
     "process": 4,
     "task": 4,
     "stats": 4,
+    "macros": 4,
     "hyper": 5,
 }
 CONTEXT_FILE = os.path.join("src", "scheduler", "context.rs")

@@ -50,6 +50,8 @@
 #![warn(missing_debug_implementations)]
 
 pub(crate) mod loom;
+#[macro_use]
+mod macros;
 mod util;
 
 // The layers, lowest first (`scripts/layers.sh` checks that no module imports from a layer

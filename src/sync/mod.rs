@@ -16,8 +16,13 @@
 //! what a future owes the others when it is dropped half-way (cancellation is never allowed to
 //! lose a value, a permit or a notification).
 
+pub mod broadcast;
+mod locks;
 pub mod mpsc;
 mod notify;
 pub mod oneshot;
+pub mod watch;
 
+#[allow(unused_imports)] // filled in by the locks work
+pub use locks::*;
 pub use notify::{Notified, Notify};

@@ -1,0 +1,1 @@
+//! Declarative macros (being written).

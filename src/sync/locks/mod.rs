@@ -1,0 +1,1 @@
+//! Async locks and once-cells (being written).
