@@ -1,57 +1,60 @@
-//! A hyper "Hello, World!" server on rawrt.
+//! A hyper "Hello, World!" server on rawrt, small and safe to expose.
 //!
 //! ```text
 //! cargo run --release --example hello -- --addr 127.0.0.1:3000 --workers 2
 //! ```
 //!
 //! Serves `200 OK` with body `Hello, World!` to every request: HTTP/1.1 with keep-alive, or
-//! HTTP/2 when the client opens with the HTTP/2 connection preface (prior knowledge).
+//! HTTP/2 when the client opens with the HTTP/2 preface (prior knowledge), through
+//! hyper-util's auto builder on rawrt's executor and timer. It prints the address it listens
+//! on, and nothing per connection.
+//!
+//! What keeps it standing:
+//! - **`header_read_timeout`** (default 10 s, `--header-read-timeout-ms`): a client that does
+//!   not finish a request head in time (slowloris) is closed. A connection must also bring
+//!   its first request within that time: before it, hyper-util's version check (HTTP/1 or the
+//!   HTTP/2 preface) just waits in a read, costing nothing, and the connection is dropped at
+//!   the deadline (a silent client, or half a preface).
+//! - **Out of file descriptors**: `accept` failing with `EMFILE`/`ENFILE` backs off 100 ms on
+//!   rawrt's timer (no thread, no spinning) while the open connections are served.
+//! - **Graceful shutdown** on `SIGINT` or `SIGTERM`: stop accepting, tell every connection to
+//!   finish (HTTP/1 ends after the response in progress; idle ones close at once; HTTP/2 sends
+//!   `GOAWAY`), wait for them up to the drain deadline (default 5 s,
+//!   `--drain-timeout-ms`), then close whatever is left, say so, and exit 0. A second signal
+//!   exits at once with status 1.
+//!
 //! `--workers` defaults to all cores; `--spread-threshold-us` sets
-//! `Builder::spread_threshold` (0: wake a sibling worker as Tokio does). It prints the
-//! address it listens on, and nothing per connection. When `accept` fails because the
-//! process is out of file descriptors, it backs off (without spinning a worker) and keeps
-//! serving the connections it has.
-//!
-//! # Graceful shutdown
-//!
-//! On `SIGINT` (`Ctrl-C`) or `SIGTERM` it stops accepting (the listener is closed), tells
-//! every live connection to shut down gracefully (hyper's `graceful_shutdown`: an HTTP/1
-//! connection finishes the response in progress, then closes, and an idle keep-alive
-//! connection closes at once; an HTTP/2 connection sends `GOAWAY` and finishes its open
-//! streams), waits for them all to end, and exits with status 0. A second signal while it
-//! waits exits at once, with status 1.
-//!
-//! Both listeners exist before the server prints its address, so a signal sent once it
-//! listens is always seen (rawrt's handler runs on whichever thread the kernel picks; nothing
-//! has to be blocked, see `rawrt::signal`).
+//! `Builder::spread_threshold` (0: wake a sibling worker as Tokio does).
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::SocketAddr;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use rawrt::net::{TcpListener, TcpStream};
-use rawrt::signal::{signal, Signal, SignalKind};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use rawrt::hyper::{Executor, Timer};
+use rawrt::net::TcpListener;
+use rawrt::signal::{signal, SignalKind};
 
-const USAGE: &str = "usage: hello [--addr IP:PORT] [--workers N] [--spread-threshold-us US]";
-
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const USAGE: &str = "usage: hello [--addr IP:PORT] [--workers N] [--spread-threshold-us US] \
+                     [--header-read-timeout-ms MS] [--drain-timeout-ms MS]";
 
 struct Args {
     addr: SocketAddr,
     workers: Option<usize>,
     spread_threshold: Option<Duration>,
+    header_read_timeout: Duration,
+    drain_timeout: Duration,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -59,30 +62,34 @@ fn parse_args() -> Result<Args, String> {
         addr: "127.0.0.1:3000".parse().unwrap(),
         workers: None,
         spread_threshold: None,
+        header_read_timeout: Duration::from_secs(10),
+        drain_timeout: Duration::from_secs(5),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        let mut number = |name: &str| -> Result<u64, String> {
+            let v = value(name)?;
+            v.parse().map_err(|e| format!("{name} {v}: {e}"))
+        };
         match flag.as_str() {
             "--addr" => {
                 let v = value("--addr")?;
                 args.addr = v.parse().map_err(|e| format!("--addr {v}: {e}"))?;
             }
-            "--workers" => {
-                let v = value("--workers")?;
-                let n: usize = v.parse().map_err(|e| format!("--workers {v}: {e}"))?;
-                args.workers = Some(n);
-            }
+            "--workers" => args.workers = Some(number("--workers")? as usize),
             "--spread-threshold-us" => {
-                let v = value("--spread-threshold-us")?;
-                let us: u64 = v
-                    .parse()
-                    .map_err(|e| format!("--spread-threshold-us {v}: {e}"))?;
-                args.spread_threshold = Some(Duration::from_micros(us));
+                args.spread_threshold =
+                    Some(Duration::from_micros(number("--spread-threshold-us")?))
             }
-            "-h" | "--help" => {
-                return Err(USAGE.to_string());
+            "--header-read-timeout-ms" => {
+                args.header_read_timeout =
+                    Duration::from_millis(number("--header-read-timeout-ms")?)
             }
+            "--drain-timeout-ms" => {
+                args.drain_timeout = Duration::from_millis(number("--drain-timeout-ms")?)
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
         }
     }
@@ -95,223 +102,8 @@ async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
     ))))
 }
 
-/// Reads (without consuming) enough of the first bytes to tell HTTP/2 prior knowledge from
-/// HTTP/1. Almost always the first peek decides. A client that sends a prefix of the preface
-/// and pauses is re-peeked every millisecond (a peek consumes nothing, so the socket stays
-/// readable and would otherwise be peeked in a tight loop) for up to 10 s; then it is handed
-/// to HTTP/1, which rejects it.
-async fn is_h2(stream: &TcpStream) -> io::Result<bool> {
-    let mut buf = [0u8; 24];
-    let give_up = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let n = stream.peek(&mut buf).await?;
-        if n == 0 || buf[..n] != H2_PREFACE[..n] {
-            return Ok(false);
-        }
-        if n == H2_PREFACE.len() {
-            return Ok(true);
-        }
-        if std::time::Instant::now() >= give_up {
-            return Ok(false);
-        }
-        rawrt::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
-async fn serve(stream: TcpStream, mut conn: Tracked) {
-    let _ = stream.set_nodelay(true);
-    // Until the client's first bytes arrive no request is in flight: on shutdown, just close.
-    match conn.unless_shutdown(is_h2(&stream)).await {
-        Some(Ok(true)) => {
-            let c = http2::Builder::new(rawrt::hyper::Executor::new())
-                .serve_connection(stream, service_fn(hello));
-            let _ = conn.graceful(pin!(c), |c| c.graceful_shutdown()).await;
-        }
-        Some(Ok(false)) => {
-            let c = http1::Builder::new().serve_connection(stream, service_fn(hello));
-            let _ = conn.graceful(pin!(c), |c| c.graceful_shutdown()).await;
-        }
-        Some(Err(_)) | None => {}
-    }
-}
-
-/// The live connections, and the "shut down now" flag they watch.
-///
-/// The accept loop counts a connection in ([`Graceful::track`]) before spawning its task;
-/// the task's [`Tracked`] guard counts it out when the task ends, however it ends. Each task
-/// registers its waker once, on its first poll, and then checks the flag (one atomic load)
-/// each time it is polled. (The first waker is enough: every waker of a task wakes the same
-/// task, and `serve` is the whole task.)
-#[derive(Default)]
-struct Graceful {
-    shutting_down: AtomicBool,
-    inner: Mutex<GracefulInner>,
-}
-
-#[derive(Default)]
-struct GracefulInner {
-    next_id: u64,
-    live: usize,
-    /// The wakers of the connection tasks polled so far, by connection id.
-    wakers: HashMap<u64, Waker>,
-    /// The task waiting in `drained`.
-    drained: Option<Waker>,
-}
-
-impl Graceful {
-    /// Counts a new connection in.
-    fn track(self: &Arc<Self>) -> Tracked {
-        let mut inner = self.inner.lock().unwrap();
-        inner.live += 1;
-        inner.next_id += 1;
-        Tracked {
-            graceful: self.clone(),
-            id: inner.next_id,
-            registered: false,
-        }
-    }
-
-    /// Raises the flag and wakes every connection task, so that each sees it.
-    fn shut_down(&self) {
-        self.shutting_down.store(true, Ordering::Release);
-        let wakers: Vec<Waker> = self
-            .inner
-            .lock()
-            .unwrap()
-            .wakers
-            .values()
-            .cloned()
-            .collect();
-        wakers.into_iter().for_each(Waker::wake);
-    }
-
-    /// Waits until every tracked connection has ended.
-    async fn drained(&self) {
-        poll_fn(|cx| {
-            let mut inner = self.inner.lock().unwrap();
-            if inner.live == 0 {
-                Poll::Ready(())
-            } else {
-                inner.drained = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-        .await
-    }
-}
-
-/// One live connection, counted out when dropped.
-struct Tracked {
-    graceful: Arc<Graceful>,
-    id: u64,
-    registered: bool,
-}
-
-impl Tracked {
-    /// Whether shutdown has begun; registers the task's waker on the first call.
-    fn poll_shutdown(&mut self, cx: &Context<'_>) -> bool {
-        if !self.registered {
-            self.registered = true;
-            let mut inner = self.graceful.inner.lock().unwrap();
-            inner.wakers.insert(self.id, cx.waker().clone());
-        }
-        self.graceful.shutting_down.load(Ordering::Acquire)
-    }
-
-    /// Runs `fut`, or gives up (`None`) once shutdown begins.
-    async fn unless_shutdown<F: Future>(&mut self, fut: F) -> Option<F::Output> {
-        let mut fut = pin!(fut);
-        poll_fn(|cx| {
-            if self.poll_shutdown(cx) {
-                return Poll::Ready(None);
-            }
-            fut.as_mut().poll(cx).map(Some)
-        })
-        .await
-    }
-
-    /// Runs the hyper connection `conn` to its end, calling `graceful_shutdown` on it once,
-    /// when shutdown begins.
-    async fn graceful<C: Future>(
-        mut self,
-        mut conn: Pin<&mut C>,
-        graceful_shutdown: impl FnOnce(Pin<&mut C>),
-    ) -> C::Output {
-        let mut graceful_shutdown = Some(graceful_shutdown);
-        poll_fn(|cx| {
-            if graceful_shutdown.is_some() && self.poll_shutdown(cx) {
-                (graceful_shutdown.take().unwrap())(conn.as_mut());
-            }
-            conn.as_mut().poll(cx)
-        })
-        .await
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        let mut inner = self.graceful.inner.lock().unwrap();
-        inner.wakers.remove(&self.id);
-        inner.live -= 1;
-        if inner.live == 0 {
-            if let Some(w) = inner.drained.take() {
-                w.wake();
-            }
-        }
-    }
-}
-
-/// What the accept loop waits for.
-enum Next {
-    Conn(io::Result<(TcpStream, SocketAddr)>),
-    Stop(&'static str),
-}
-
-/// The first of: a connection, SIGINT, SIGTERM.
-async fn next(listener: &TcpListener, sigint: &mut Signal, sigterm: &mut Signal) -> Next {
-    poll_fn(|cx| {
-        // `None` (the runtime is shutting down) stops the server too.
-        if sigint.poll_recv(cx).is_ready() {
-            return Poll::Ready(Next::Stop("SIGINT"));
-        }
-        if sigterm.poll_recv(cx).is_ready() {
-            return Poll::Ready(Next::Stop("SIGTERM"));
-        }
-        listener.poll_accept(cx).map(Next::Conn)
-    })
-    .await
-}
-
-/// Waits `d` without blocking a worker: a helper thread sleeps and wakes the task. (rawrt's
-/// timers will replace this.)
-async fn backoff(d: Duration) {
-    use std::sync::{Arc, Mutex};
-    use std::task::{Poll, Waker};
-    let state: Arc<Mutex<(bool, Option<Waker>)>> = Arc::default();
-    let s2 = state.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(d);
-        let mut g = s2.lock().unwrap();
-        g.0 = true;
-        if let Some(w) = g.1.take() {
-            w.wake();
-        }
-    });
-    std::future::poll_fn(|cx| {
-        let mut g = state.lock().unwrap();
-        if g.0 {
-            Poll::Ready(())
-        } else {
-            g.1 = Some(cx.waker().clone());
-            Poll::Pending
-        }
-    })
-    .await
-}
-
 fn is_fd_exhaustion(e: &io::Error) -> bool {
-    // EMFILE (24): the process is out of fds; ENFILE (23): the system is.
-    matches!(e.raw_os_error(), Some(24) | Some(23))
+    matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
 }
 
 fn main() -> io::Result<()> {
@@ -325,38 +117,99 @@ fn main() -> io::Result<()> {
     }
     let rt = builder.build()?;
     rt.block_on(async move {
+        // Both signal listeners exist before the address is printed, so a signal sent once
+        // the server listens is always seen.
         let mut sigint = signal(SignalKind::interrupt())?;
         let mut sigterm = signal(SignalKind::terminate())?;
         let listener = TcpListener::bind(args.addr).await?;
         println!("listening on http://{}", listener.local_addr()?);
-        let graceful = Arc::new(Graceful::default());
+
+        let mut http = auto::Builder::new(Executor::new());
+        http.http1()
+            .timer(Timer)
+            .header_read_timeout(args.header_read_timeout);
+        http.http2().timer(Timer);
+        let http = Arc::new(http);
+        let graceful = GracefulShutdown::new();
+
         let why = loop {
-            match next(&listener, &mut sigint, &mut sigterm).await {
-                Next::Conn(Ok((stream, _))) => {
-                    rawrt::spawn(serve(stream, graceful.track()));
+            // The first of: a connection, SIGINT, SIGTERM (`None`, the runtime shutting down,
+            // stops the server too).
+            let accepted = poll_fn(|cx| {
+                if sigint.poll_recv(cx).is_ready() {
+                    return Poll::Ready(Err("SIGINT"));
                 }
-                Next::Conn(Err(e)) if is_fd_exhaustion(&e) => {
-                    // Out of fds: the connection stays queued. Back off without blocking a
-                    // worker, then retry.
-                    backoff(Duration::from_millis(100)).await;
+                if sigterm.poll_recv(cx).is_ready() {
+                    return Poll::Ready(Err("SIGTERM"));
                 }
-                Next::Conn(Err(e)) => eprintln!("accept: {e}"),
-                Next::Stop(why) => break why,
+                listener.poll_accept(cx).map(Ok)
+            })
+            .await;
+            let accepted = match accepted {
+                Ok(res) => res,
+                Err(why) => break why,
+            };
+            match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let http = http.clone();
+                    let watcher = graceful.watcher();
+                    let first_request = args.header_read_timeout;
+                    rawrt::spawn(async move {
+                        let started = Arc::new(AtomicBool::new(false));
+                        let seen = started.clone();
+                        let svc = service_fn(move |req| {
+                            seen.store(true, Ordering::Relaxed);
+                            hello(req)
+                        });
+                        let mut conn = pin!(watcher.watch(http.serve_connection(stream, svc)));
+                        // Until a first request arrives, hyper has no timer running (the
+                        // version check just reads): give up on the connection at the same
+                        // deadline as a request head.
+                        let mut deadline = pin!(rawrt::time::sleep(first_request));
+                        // Errors (a reset, a timed-out head) end this connection only.
+                        let _ = poll_fn(|cx| match conn.as_mut().poll(cx) {
+                            Poll::Ready(res) => Poll::Ready(res.map(drop)),
+                            Poll::Pending if started.load(Ordering::Relaxed) => Poll::Pending,
+                            Poll::Pending => deadline.as_mut().poll(cx).map(Ok),
+                        })
+                        .await;
+                    });
+                }
+                // Out of fds: the connection stays queued; retry after a pause.
+                Err(e) if is_fd_exhaustion(&e) => {
+                    rawrt::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => eprintln!("accept: {e}"),
             }
         };
-        // Stop accepting (connections still in the accept queue are reset).
-        drop(listener);
-        eprintln!("{why}: shutting down gracefully (a second signal exits at once)");
-        graceful.shut_down();
-        let mut drained = pin!(graceful.drained());
-        poll_fn(|cx| {
+        drop(listener); // stop accepting
+        eprintln!(
+            "{why}: shutting down gracefully ({} ms to drain; a second signal exits at once)",
+            args.drain_timeout.as_millis()
+        );
+        let live = graceful.count();
+        let mut drain = pin!(rawrt::time::timeout(
+            args.drain_timeout,
+            graceful.shutdown()
+        ));
+        let drained = poll_fn(|cx| {
             if sigint.poll_recv(cx).is_ready() || sigterm.poll_recv(cx).is_ready() {
-                eprintln!("second signal: exiting without waiting for the connections");
-                std::process::exit(1);
+                second_signal();
             }
-            drained.as_mut().poll(cx)
+            drain.as_mut().poll(cx)
         })
         .await;
+        match drained {
+            Ok(()) => eprintln!("drained {live} connections"),
+            // Returning drops the runtime, which closes them.
+            Err(_) => eprintln!("drain deadline passed: closing the connections still open"),
+        }
         Ok(())
     })
+}
+
+fn second_signal() -> ! {
+    eprintln!("second signal: exiting without waiting for the connections");
+    std::process::exit(1)
 }
