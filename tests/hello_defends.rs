@@ -206,3 +206,48 @@ fn sigterm_with_a_stalled_client_exits_zero_after_the_drain_deadline() {
     assert!(stderr.contains("SIGTERM"), "{stderr}");
     assert!(stderr.contains("drain deadline passed"), "{stderr}");
 }
+
+/// `curl` (HTTP/1.1 and HTTP/2 prior knowledge) and `h2load` against hello, 0 failures.
+/// `.ci/run` installs both; elsewhere a missing tool is skipped with a message.
+#[test]
+fn curl_and_h2load_get_hello_with_zero_failures() {
+    let server = Server::start(&[]);
+    let url = format!("http://{}/", server.addr);
+    match Command::new("curl").arg("--version").output() {
+        Err(_) => eprintln!("skipped curl: not installed"),
+        Ok(_) => {
+            for extra in [&[][..], &["--http2-prior-knowledge"][..]] {
+                let out = Command::new("curl")
+                    .args(["-s", "-S", "--max-time", "10", "-w", " %{http_version}"])
+                    .args(extra)
+                    .arg(&url)
+                    .output()
+                    .unwrap();
+                let body = String::from_utf8_lossy(&out.stdout);
+                assert!(out.status.success(), "curl {extra:?}: {out:?}");
+                let want = if extra.is_empty() {
+                    "Hello, World! 1.1"
+                } else {
+                    "Hello, World! 2"
+                };
+                assert_eq!(body, want, "curl {extra:?}");
+            }
+        }
+    }
+    match Command::new("h2load").arg("--version").output() {
+        Err(_) => eprintln!("skipped h2load: not installed (apt-get install nghttp2-client)"),
+        Ok(_) => {
+            let out = Command::new("h2load")
+                .args(["-n", "2000", "-c", "10", "-m", "10"])
+                .arg(&url)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "h2load: {text}");
+            assert!(
+                text.contains("2000 succeeded, 0 failed, 0 errored"),
+                "h2load: {text}"
+            );
+        }
+    }
+}
