@@ -28,6 +28,8 @@ mod async_fd;
 pub(crate) mod read_buf;
 mod ready;
 mod stdio;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 mod traits;
 mod util;
 
@@ -35,6 +37,8 @@ pub use read_buf::ReadBuf;
 pub use ready::{Interest, Ready};
 pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use stdio::*;
+#[cfg(feature = "tokio-io")]
+pub use tokio_io::compat;
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use util::*;
 
