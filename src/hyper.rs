@@ -37,6 +37,12 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+#[cfg(feature = "hyper-util")]
+mod connector;
+
+#[cfg(feature = "hyper-util")]
+pub use connector::{Connecting, Connector, UnixConnector};
+
 use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::net::{TcpStream, UnixStream};
 use crate::runtime::Handle;
