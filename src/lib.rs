@@ -10,10 +10,16 @@
 //!   `epoll_wait`, and are woken one at a time as work arrives.
 //! - **Reactor**: edge-triggered epoll with per-resource readiness ticks, so no wakeup is
 //!   lost and no `EAGAIN` syscall is made after a short read.
-//! - **[`net`]**: `TcpListener`, `TcpStream`, `UdpSocket`, `UnixListener`, `UnixStream`; with
-//!   the `hyper` feature the streams implement hyper 1.x's `rt::Read`/`rt::Write` directly,
-//!   and `rawrt::hyper::Executor` runs HTTP/2 connections; with
-//!   `futures-io` they implement `futures_io::AsyncRead`/`AsyncWrite`.
+//! - **[`net`]**: TCP (`TcpListener`, `TcpStream` and its halves, `TcpSocket`), UDP, Unix
+//!   streams and datagrams, `lookup_host`; host names resolve on the blocking pool. With the
+//!   `hyper` feature the streams implement hyper 1.x's `rt::Read`/`rt::Write`, and
+//!   `rawrt::hyper::Executor` runs HTTP/2 connections (`hyper-util`: a pooled-client
+//!   connector); with `futures-io` or `tokio-io` they implement those crates' I/O traits.
+//! - **[`io`]**: Tokio's `AsyncRead`/`AsyncWrite`/`AsyncBufRead`/`AsyncSeek`, their extension
+//!   traits and utilities (`BufReader`, `copy`, `split`, `duplex`, ...), stdio, and
+//!   `io::unix::AsyncFd` for any other file descriptor.
+//! - **[`fs`]** (files on the blocking pool) and **[`process`]** (children whose exit is a
+//!   pidfd in the reactor).
 //! - **[`sync`]**: `oneshot` and bounded `mpsc` channels, and `Notify`, usable from any task
 //!   or thread.
 //! - **[`signal`]**: Unix signals — [`signal::signal`] and [`signal::ctrl_c`], through a
