@@ -14,30 +14,42 @@ compile_error!("rawrt-sys supports Linux on x86-64 only");
 ///
 /// Every call is counted in [`stats`] under the kind its name maps to
 /// (`Syscall::of`, evaluated at compile time); `syscall!(as Kind, f(..))`
-/// overrides the kind (the eventfd's `read`/`write`).
+/// overrides the kind (the eventfd's `read`/`write`). While [`trace`] is on, each call is
+/// also recorded (name, first argument, result or errno, thread, task, start, duration);
+/// while it is off that costs one relaxed load.
 macro_rules! syscall {
     (as $kind:ident, $fn:ident ( $($arg:expr),* $(,)? )) => {{
-        $crate::stats::record($crate::stats::Syscall::$kind);
+        syscall!(@call $crate::stats::Syscall::$kind, $fn ( $($arg),* ))
+    }};
+    (@call $kind:expr, $fn:ident ( $first:expr $(, $rest:expr)* )) => {{
+        let kind: $crate::stats::Syscall = $kind;
+        $crate::stats::record(kind);
+        // The first argument is evaluated once, before the call, as it always was; the trace
+        // keeps it (the fd, for every call that takes one).
+        let first = $first;
+        // One relaxed load when tracing is off.
+        let started = $crate::trace::begin();
+        let fd = if started.is_some() {
+            $crate::trace::FirstArg::as_fd(&first)
+        } else {
+            -1
+        };
         // SAFETY: the invoking site documents why these arguments satisfy
         // the contract of this libc function (see the comment above it).
-        let res = unsafe { ::libc::$fn($($arg),*) };
-        if res == -1 {
+        let res = unsafe { ::libc::$fn(first $(, $rest)*) };
+        let out = if res == -1 {
             ::std::result::Result::Err(::std::io::Error::last_os_error())
         } else {
             ::std::result::Result::Ok(res)
+        };
+        if let ::std::option::Option::Some(started) = started {
+            $crate::trace::end(started, kind, stringify!($fn), fd, &out);
         }
+        out
     }};
     ($fn:ident ( $($arg:expr),* $(,)? )) => {{
         const KIND: $crate::stats::Syscall = $crate::stats::Syscall::of(stringify!($fn));
-        $crate::stats::record(KIND);
-        // SAFETY: the invoking site documents why these arguments satisfy
-        // the contract of this libc function (see the comment above it).
-        let res = unsafe { ::libc::$fn($($arg),*) };
-        if res == -1 {
-            ::std::result::Result::Err(::std::io::Error::last_os_error())
-        } else {
-            ::std::result::Result::Ok(res)
-        }
+        syscall!(@call KIND, $fn ( $($arg),* ))
     }};
 }
 
@@ -50,6 +62,7 @@ pub mod sched;
 pub mod signal;
 pub mod socket;
 pub mod stats;
+pub mod trace;
 pub mod unix;
 
 /// Closes `fd` through `close(2)`, counted like every other syscall here
