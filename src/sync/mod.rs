@@ -23,6 +23,5 @@ mod notify;
 pub mod oneshot;
 pub mod watch;
 
-#[allow(unused_imports)] // filled in by the locks work
 pub use locks::*;
 pub use notify::{Notified, Notify};
