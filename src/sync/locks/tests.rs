@@ -654,25 +654,17 @@ fn dropped_barrier_wait_still_counts() {
 
 // ---- auto traits (as Tokio's) ----
 
-/// Compiles only if `T` is not `Send`: with `T: Send` both impls apply and the call is
-/// ambiguous.
-fn not_send<T: ?Sized>() {
-    trait AmbiguousIfSend<A> {
-        fn check() {}
-    }
-    impl<T: ?Sized> AmbiguousIfSend<()> for T {}
-    impl<T: ?Sized + Send> AmbiguousIfSend<u8> for T {}
-    <T as AmbiguousIfSend<_>>::check()
-}
-
-/// Compiles only if `T` is not `Sync`.
-fn not_sync<T: ?Sized>() {
-    trait AmbiguousIfSync<A> {
-        fn check() {}
-    }
-    impl<T: ?Sized> AmbiguousIfSync<()> for T {}
-    impl<T: ?Sized + Sync> AmbiguousIfSync<u8> for T {}
-    <T as AmbiguousIfSync<_>>::check()
+/// Compiles only if the type does not implement the trait: if it does, both impls apply and
+/// the call is ambiguous. (A macro: the check must see the concrete type.)
+macro_rules! assert_not {
+    ($trait:path: $($ty:ty),* $(,)?) => {$({
+        trait AmbiguousIfImpl<A> {
+            fn check() {}
+        }
+        impl<T: ?Sized> AmbiguousIfImpl<()> for T {}
+        impl<T: ?Sized + $trait> AmbiguousIfImpl<u8> for T {}
+        <$ty as AmbiguousIfImpl<_>>::check();
+    })*};
 }
 
 #[allow(dead_code)]
@@ -707,13 +699,9 @@ fn auto_traits() {
     send_sync::<Barrier>();
     sync::<Barrier>();
     // ... and the ones that must not be: a guard shared across threads would share `&T`.
-    not_sync::<MutexGuard<'_, Cell>>();
-    not_sync::<OwnedMutexGuard<Cell>>();
-    not_send::<MappedMutexGuard<'_, Rc>>();
-    not_send::<RwLockReadGuard<'_, Cell>>();
-    not_send::<RwLockWriteGuard<'_, Cell>>();
-    not_sync::<RwLock<Cell>>();
-    not_sync::<OnceCell<Cell>>();
+    assert_not!(Sync: MutexGuard<'_, Cell>, OwnedMutexGuard<Cell>, RwLock<Cell>, OnceCell<Cell>);
+    assert_not!(Send: MappedMutexGuard<'_, Rc>, RwLockReadGuard<'_, Cell>, RwLockWriteGuard<'_, Cell>);
+    assert_not!(Send: OwnedMutexGuard<Rc>, Mutex<Rc>, OwnedRwLockReadGuard<Cell>);
     // The futures are `Send` too.
     fn send_fut<F: Future + Send>(_: F) {}
     let m = Mutex::new(0u8);
