@@ -4,11 +4,13 @@
 //! Everything is built on `semaphore.rs`, a FIFO semaphore whose state (free permits, waiter
 //! queue) sits under one `std` mutex: `Mutex` is a semaphore with one permit, `RwLock` one with
 //! `max_readers` permits (a writer takes all of them), `OnceCell` uses one permit as the right
-//! to initialize and closes the semaphore once the value is set, `SetOnce` waits on a closed
-//! semaphore. `Barrier` has its own small waiter list. No part is lock-free (so there is no
-//! loom model beyond what the shim's mutex gives); the `unsafe` is confined to the lock guards'
-//! dereferences of the data cell and their `Send`/`Sync` impls, and the unit tests (hand-polled,
-//! no runtime) run under Miri.
+//! to initialize and closes the semaphore once the value is set, `SetOnce` waits on a
+//! semaphore that is closed when the value is set. `Barrier` has its own small waiter list.
+//!
+//! No part is lock-free; `loom_semaphore.rs` still model-checks the semaphore's protocol
+//! across its (loom) mutex. The `unsafe` is confined to the lock guards' dereferences of the
+//! data cell and their `Send`/`Sync` impls, and the unit tests (`tests.rs`: hand-polled, no
+//! runtime) run under Miri.
 
 mod barrier;
 mod blocking;
@@ -18,6 +20,8 @@ mod rwlock;
 mod semaphore;
 mod set_once;
 
+#[cfg(all(test, loom))]
+mod loom_semaphore;
 #[cfg(all(test, not(loom)))]
 mod tests;
 
