@@ -1,5 +1,6 @@
-//! Synchronization primitives for async tasks: [`oneshot`] and bounded [`mpsc`] channels, and
-//! [`Notify`].
+//! Synchronization primitives for async tasks: [`oneshot`] and bounded [`mpsc`] channels,
+//! [`Notify`], and the locks and once-cells: [`Semaphore`], [`Mutex`], [`RwLock`],
+//! [`OnceCell`], [`SetOnce`] and [`Barrier`].
 //!
 //! They work across tasks, across runtimes, and with threads that are not in any runtime (a
 //! `oneshot::Sender::send` or a `Notify::notify_one` is a plain function call; only the waiting
@@ -11,6 +12,12 @@
 //! | [`oneshot`] | one `Arc`: an atomic state word, the value cell, two waker cells | at most two (the receiver and `Sender::closed`) |
 //! | [`mpsc`] | one `Arc`: a `Mutex` around the buffer, the free capacity and the waiter lists | FIFO queue of senders, one receiver |
 //! | [`Notify`] | the `Notify` itself: a `Mutex` around the permit and the waiter list | FIFO queue of `Notified` futures |
+//! | [`Semaphore`] | the `Semaphore` itself: a `Mutex` around the free permits and the waiter list | FIFO queue of acquires; the head collects returned permits until it has all it asked for |
+//! | [`Mutex`] | a one-permit `Semaphore` and the data (`UnsafeCell`) | the semaphore's queue |
+//! | [`RwLock`] | a `max_readers`-permit `Semaphore` (a reader takes 1, a writer all) and the data | the semaphore's queue: a waiting writer holds back later readers |
+//! | [`OnceCell`] | a `std::sync::OnceLock` for the value, a one-permit `Semaphore` (the right to initialize; closed once set) | the semaphore's queue |
+//! | [`SetOnce`] | a `std::sync::OnceLock`, a zero-permit `Semaphore` closed when the value is set | the semaphore's queue (all woken by the close) |
+//! | [`Barrier`] | the `Barrier` itself: a `Mutex` around the arrival count, the generation and the wakers | the current generation's arrivals |
 //!
 //! Each file's module docs describe its protocol: which flag or lock guards which field, and
 //! what a future owes the others when it is dropped half-way (cancellation is never allowed to
@@ -23,6 +30,5 @@ mod notify;
 pub mod oneshot;
 pub mod watch;
 
-#[allow(unused_imports)] // filled in by the locks work
 pub use locks::*;
 pub use notify::{Notified, Notify};
