@@ -4,7 +4,8 @@
 //! `Poll::poll`, and `mio::Waker` (an eventfd on Linux) interrupts it.
 //!
 //! The calls rawrt makes into mio are counted in `rawrt::stats` as the syscalls they make:
-//! `poll` as `epoll_wait`, `register`/`deregister` as `epoll_ctl`, `wake` as an eventfd write.
+//! `poll` as `epoll_wait`, `register`/`deregister` as `epoll_ctl`, `wake` as an eventfd write;
+//! and traced the same way (`rawrt_sys::trace::external`).
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -12,7 +13,8 @@ use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use rawrt_sys::stats::{count, Syscall};
+use rawrt_sys::stats::Syscall;
+use rawrt_sys::trace::external;
 
 use super::Ready;
 
@@ -48,35 +50,41 @@ pub(crate) fn new(capacity: usize) -> io::Result<(Registry, Poller)> {
 impl Registry {
     /// Registers `fd` for both directions (mio adds read-closed and edge triggering).
     pub(crate) fn register(&self, fd: BorrowedFd<'_>, token: u64) -> io::Result<()> {
-        count(Syscall::EpollCtl);
         let raw = fd.as_raw_fd();
-        self.registry.register(
-            &mut SourceFd(&raw),
-            Token(token as usize),
-            Interest::READABLE | Interest::WRITABLE,
-        )
+        external(Syscall::EpollCtl, "epoll_ctl", raw.into(), || {
+            self.registry.register(
+                &mut SourceFd(&raw),
+                Token(token as usize),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+        })
     }
 
     /// Removes `fd` from the interest list.
     pub(crate) fn deregister(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        count(Syscall::EpollCtl);
         let raw = fd.as_raw_fd();
-        self.registry.deregister(&mut SourceFd(&raw))
+        external(Syscall::EpollCtl, "epoll_ctl", raw.into(), || {
+            self.registry.deregister(&mut SourceFd(&raw))
+        })
     }
 
     /// Interrupts a wait in progress (or the next one).
     pub(crate) fn wake(&self) {
-        count(Syscall::EventfdWrite);
-        let _ = self.waker.wake();
+        let _ = external(Syscall::EventfdWrite, "write", -1, || self.waker.wake());
     }
 }
 
 impl Poller {
     /// Waits for events; `EINTR` reads as zero events.
     pub(crate) fn poll(&mut self, _registry: &Registry, timeout: Option<Duration>) -> usize {
-        count(Syscall::EpollWait);
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => self.events.iter().count(),
+        let (poll, events) = (&mut self.poll, &mut self.events);
+        let epfd = i64::from(poll.as_raw_fd());
+        let res = external(Syscall::EpollWait, "epoll_wait", epfd, || {
+            poll.poll(events, timeout)?;
+            Ok(events.iter().count() as i64)
+        });
+        match res {
+            Ok(n) => n as usize,
             // mio reports EINTR as `Interrupted`: zero events, as on the epoll backend.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => 0,
             // As on the epoll backend (`selector_epoll.rs`): an unusable epoll instance.

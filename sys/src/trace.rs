@@ -385,6 +385,30 @@ impl Ret for isize {
     }
 }
 
+impl Ret for () {
+    fn as_i64(self) -> i64 {
+        0
+    }
+}
+
+/// Counts (in [`stats`](crate::stats)) and traces a call rawrt makes through another crate —
+/// the mio backend's `epoll_wait`, `epoll_ctl` and eventfd write — so both reactor backends
+/// report the same way. `fd` is the fd it acts on (-1 if none).
+pub fn external<T: Ret>(
+    kind: Syscall,
+    name: &'static str,
+    fd: i64,
+    call: impl FnOnce() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    crate::stats::record(kind);
+    let started = begin();
+    let res = call();
+    if let Some(started) = started {
+        end(started, kind, name, fd, &res);
+    }
+    res
+}
+
 /// Records a call begun at `started` (from [`begin`]). For the `syscall!` macro, and for
 /// calls rawrt makes through another crate (the mio backend's `epoll_wait`).
 #[doc(hidden)]
