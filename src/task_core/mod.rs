@@ -133,10 +133,20 @@ impl<S: 'static> Notified<S> {
     }
 
     /// Polls the task (or cancels it, if it was aborted). Consumes this reference.
+    ///
+    /// While the syscall trace is on, the calls made during the poll are recorded under this
+    /// task's id (one relaxed load when it is off).
     pub(crate) fn run(self) {
         let raw = self.0.raw;
+        let traced = rawrt_sys::trace::is_enabled();
+        if traced {
+            rawrt_sys::trace::set_task(self.id().0);
+        }
         std::mem::forget(self);
         raw.poll();
+        if traced {
+            rawrt_sys::trace::set_task(0);
+        }
     }
 
     /// The task's id.
