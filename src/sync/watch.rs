@@ -528,19 +528,22 @@ impl<T> Receiver<T> {
         // Whether the value about to be checked is one `changed_impl` just marked seen.
         let mut fresh = false;
         loop {
-            let guard = shared.read();
-            let (version, closed) = {
-                let state = lock(&shared.state);
-                (state.version, state.senders == 0)
-            };
-            let has_changed = fresh || version != *seen;
-            *seen = version;
-            if f(&guard) {
-                return Ok(Ref { guard, has_changed });
-            }
-            drop(guard);
-            if closed {
-                return Err(RecvError(()));
+            // A scope, not `drop(guard)`: the guard must not be part of the future's state
+            // across the `.await` below (it is not `Send`).
+            {
+                let guard = shared.read();
+                let (version, closed) = {
+                    let state = lock(&shared.state);
+                    (state.version, state.senders == 0)
+                };
+                let has_changed = fresh || version != *seen;
+                *seen = version;
+                if f(&guard) {
+                    return Ok(Ref { guard, has_changed });
+                }
+                if closed {
+                    return Err(RecvError(()));
+                }
             }
             changed_impl(shared, seen).await?;
             fresh = true;
