@@ -866,3 +866,59 @@ mod tests {
         let _ = channel::<u8>(usize::MAX / 2 + 1);
     }
 }
+
+/// Loom models: a send racing a receiver's registration (no lost wakeup), and sends (with an
+/// eviction) racing a receiver's drop (each value dropped exactly once, `len` consistent).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::thread;
+    use crate::task_core::loom_support::{counting_waker, poll_once};
+
+    #[test]
+    fn send_racing_recv_poll() {
+        loom::model(|| {
+            let (tx, mut rx) = channel::<u32>(2);
+            let sender = thread::spawn(move || {
+                assert_eq!(tx.send(1), Ok(1));
+            });
+            let (wakes, waker) = counting_waker();
+            let mut recv = Box::pin(rx.recv());
+            let first = poll_once(&mut recv, &waker);
+            sender.join().unwrap();
+            match first {
+                Poll::Ready(v) => assert_eq!(v, Ok(1)),
+                Poll::Pending => {
+                    assert!(wakes.wakes() >= 1, "a pending receiver is woken");
+                    assert_eq!(poll_once(&mut recv, &waker), Poll::Ready(Ok(1)));
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn sends_racing_a_receiver_drop() {
+        loom::model(|| {
+            let token = Arc::new(());
+            let (tx, mut rx1) = channel::<Arc<()>>(1);
+            let rx2 = tx.subscribe();
+            let sender = {
+                let token = token.clone();
+                thread::spawn(move || {
+                    // The second send evicts the first.
+                    tx.send(token.clone()).unwrap();
+                    tx.send(token).unwrap();
+                })
+            };
+            drop(rx2);
+            sender.join().unwrap();
+            // `rx1` lagged by one, then gets the kept value.
+            assert_eq!(rx1.try_recv().err(), Some(TryRecvError::Lagged(1)));
+            assert!(rx1.try_recv().is_ok());
+            assert_eq!(rx1.try_recv().err(), Some(TryRecvError::Closed));
+            assert_eq!(lock(&rx1.shared.state).slots.len(), 0);
+            drop(rx1);
+            assert_eq!(Arc::strong_count(&token), 1, "every copy was dropped");
+        });
+    }
+}

@@ -1800,3 +1800,40 @@ mod tests {
         let _ = channel::<u8>(0);
     }
 }
+
+/// Loom model: a permit given back on one thread while a `reserve` registers on another (the
+/// slot is handed over, and the waiter woken, in every interleaving; no capacity is lost).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::thread;
+    use crate::task_core::loom_support::{counting_waker, poll_once};
+
+    #[test]
+    fn permit_drop_racing_reserve() {
+        loom::model(|| {
+            let (tx, _rx) = channel::<u8>(1);
+            let owned = tx.clone().try_reserve_owned().unwrap();
+            let releaser = thread::spawn(move || drop(owned));
+            let (wakes, waker) = counting_waker();
+            {
+                let mut reserve = Box::pin(tx.reserve());
+                let first = poll_once(&mut reserve, &waker);
+                releaser.join().unwrap();
+                let permit = match first {
+                    Poll::Ready(p) => p,
+                    Poll::Pending => {
+                        assert_eq!(wakes.wakes(), 1, "the waiting reserve is woken");
+                        match poll_once(&mut reserve, &waker) {
+                            Poll::Ready(p) => p,
+                            Poll::Pending => panic!("pending after the slot was given back"),
+                        }
+                    }
+                };
+                assert_eq!(tx.capacity(), 0);
+                drop(permit.unwrap());
+            }
+            assert_eq!(tx.capacity(), 1, "no capacity lost");
+        });
+    }
+}

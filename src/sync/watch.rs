@@ -827,3 +827,61 @@ mod tests {
         assert_eq!(*rx.borrow(), 2);
     }
 }
+
+/// Loom models: a send racing a `changed()` registration, and the last sender's drop racing
+/// it (no lost wakeup either way).
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::thread;
+    use crate::task_core::loom_support::{counting_waker, poll_once};
+
+    #[test]
+    fn send_racing_changed_poll() {
+        loom::model(|| {
+            let (tx, mut rx) = channel(0);
+            let sender = thread::spawn(move || {
+                tx.send(1).unwrap();
+                tx
+            });
+            let (wakes, waker) = counting_waker();
+            let mut changed = Box::pin(rx.changed());
+            let first = poll_once(&mut changed, &waker);
+            let _tx = sender.join().unwrap();
+            if first.is_pending() {
+                assert_eq!(wakes.wakes(), 1, "a pending changed() is woken");
+                assert_eq!(poll_once(&mut changed, &waker), Poll::Ready(Ok(())));
+            } else {
+                assert_eq!(first, Poll::Ready(Ok(())));
+            }
+            drop(changed);
+            assert_eq!(rx.has_changed(), Ok(false), "the change was marked seen");
+        });
+    }
+
+    #[test]
+    fn sender_drop_racing_changed_poll() {
+        loom::model(|| {
+            let (tx, mut rx) = channel(0);
+            let tx2 = tx.clone();
+            let sender = thread::spawn(move || drop(tx));
+            let (wakes, waker) = counting_waker();
+            let mut changed = Box::pin(rx.changed());
+            let first = poll_once(&mut changed, &waker);
+            drop(tx2);
+            sender.join().unwrap();
+            if first.is_pending() {
+                assert!(
+                    wakes.wakes() >= 1,
+                    "a pending changed() is woken by the last drop"
+                );
+                assert_eq!(
+                    poll_once(&mut changed, &waker),
+                    Poll::Ready(Err(RecvError(())))
+                );
+            } else {
+                panic!("nothing was sent: changed() cannot complete before both drops");
+            }
+        });
+    }
+}
