@@ -1317,11 +1317,26 @@ impl<T> Receiver<T> {
     /// and closed for good (see [`recv`](Self::recv)), or `Pending`, in which case `cx`'s waker
     /// is woken when a value arrives or the last sender goes away.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut one = None;
-        coop::poll_budgeted(cx, |cx| {
-            self.poll_take(cx, 1, &mut |v| one = Some(v)).map(|_| ())
-        })
-        .map(|()| one.take())
+        coop::poll_budgeted(cx, |cx| self.poll_recv_unbudgeted(cx))
+    }
+
+    fn poll_recv_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let (poll, wake, stale) = {
+            let mut shared = lock(&self.chan.shared);
+            if let Some(value) = shared.buffer.pop_front() {
+                (Poll::Ready(Some(value)), shared.release_permit(), None)
+            } else if shared.finished() {
+                (Poll::Ready(None), None, None)
+            } else {
+                let stale = update_waker(&mut shared.rx_waker, cx);
+                (Poll::Pending, None, stale)
+            }
+        };
+        drop(stale);
+        if let Some(w) = wake {
+            crate::util::wake(w);
+        }
+        poll
     }
 
     /// Polls for up to `limit` values, as [`recv_many`](Self::recv_many).
@@ -1334,38 +1349,27 @@ impl<T> Receiver<T> {
         if limit == 0 {
             return Poll::Ready(0);
         }
-        coop::poll_budgeted(cx, |cx| self.poll_take(cx, limit, &mut |v| buffer.push(v)))
-    }
-
-    /// Takes up to `limit` (≥ 1) values into `sink`: `Ready(n)` with `n ≥ 1`, `Ready(0)` when
-    /// finished, or `Pending` with the waker registered.
-    fn poll_take(
-        &mut self,
-        cx: &mut Context<'_>,
-        limit: usize,
-        sink: &mut dyn FnMut(T),
-    ) -> Poll<usize> {
-        let mut taken = Vec::new();
-        let (poll, wakers, stale) = {
-            let mut shared = lock(&self.chan.shared);
-            let n = limit.min(shared.buffer.len());
-            if n > 0 {
-                taken.extend(shared.buffer.drain(..n));
-                let mut wakers: Vec<Waker> =
-                    (0..n).filter_map(|_| shared.release_permit()).collect();
-                wakers.extend(shared.rx_waker_if_finished());
-                (Poll::Ready(n), wakers, None)
-            } else if shared.finished() {
-                (Poll::Ready(0), Vec::new(), None)
-            } else {
-                let stale = update_waker(&mut shared.rx_waker, cx);
-                (Poll::Pending, Vec::new(), stale)
-            }
-        };
-        drop(stale);
-        crate::util::wake_all(wakers);
-        taken.into_iter().for_each(sink);
-        poll
+        coop::poll_budgeted(cx, |cx| {
+            let (poll, wakers, stale) = {
+                let mut shared = lock(&self.chan.shared);
+                let n = limit.min(shared.buffer.len());
+                if n > 0 {
+                    // Moving values into a `Vec` runs no user code.
+                    buffer.extend(shared.buffer.drain(..n));
+                    let wakers: Vec<Waker> =
+                        (0..n).filter_map(|_| shared.release_permit()).collect();
+                    (Poll::Ready(n), wakers, None)
+                } else if shared.finished() {
+                    (Poll::Ready(0), Vec::new(), None)
+                } else {
+                    let stale = update_waker(&mut shared.rx_waker, cx);
+                    (Poll::Pending, Vec::new(), stale)
+                }
+            };
+            drop(stale);
+            crate::util::wake_all(wakers);
+            poll
+        })
     }
 
     /// Takes the next value if one is buffered, without waiting.

@@ -149,7 +149,10 @@ pub struct Receiver<T> {
 }
 
 /// A borrow of the channel's value, from [`Receiver::borrow`] and friends. It holds a read
-/// lock: sends wait while it lives, so drop it soon (and never hold it across an `.await`).
+/// lock: sends wait while it lives, so drop it soon (it is not `Send`, so it cannot be held
+/// across an `.await` in a spawned task anyway). As in Tokio, do not send, and do not borrow
+/// again, on the thread that holds a `Ref`: with a send waiting for the lock, either would
+/// deadlock.
 pub struct Ref<'a, T> {
     guard: RwLockReadGuard<'a, T>,
     has_changed: bool,
