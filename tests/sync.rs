@@ -350,7 +350,7 @@ fn oneshot_receiver_waker_is_replaced() {
 // mpsc
 
 #[test]
-#[should_panic(expected = "mpsc bounded channel requires capacity > 0")]
+#[should_panic(expected = "mpsc bounded channel requires buffer > 0")]
 fn mpsc_zero_capacity_panics() {
     let _ = mpsc::channel::<u8>(0);
 }

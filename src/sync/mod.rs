@@ -10,7 +10,9 @@
 //! | primitive | shared state | waiting tasks |
 //! |-----------|--------------|---------------|
 //! | [`oneshot`] | one `Arc`: an atomic state word, the value cell, two waker cells | at most two (the receiver and `Sender::closed`) |
-//! | [`mpsc`] | one `Arc`: a `Mutex` around the buffer, the free capacity and the waiter lists | FIFO queue of senders, one receiver |
+//! | [`mpsc`] | one `Arc`: a `Mutex` around the buffer, the free capacity (permits) and the waiter lists | FIFO queue of senders and permit reservations, one receiver |
+//! | [`watch`] | one `Arc`: a `RwLock` around the value; a `Mutex` around the version, the counts and the waiter lists | every `changed()` / `wait_for` future (all woken by a send), `Sender::closed` futures |
+//! | [`broadcast`] | one `Arc`: a `Mutex` around a ring of `Arc`'d values with per-value "receivers still to come" counts, the counts and the waiter list | every `recv()` future (all woken by a send), `Sender::closed` futures |
 //! | [`Notify`] | the `Notify` itself: a `Mutex` around the permit and the waiter list | FIFO queue of `Notified` futures |
 //! | [`Semaphore`] | the `Semaphore` itself: a `Mutex` around the free permits and the waiter list | FIFO queue of acquires; the head collects returned permits until it has all it asked for |
 //! | [`Mutex`] | a one-permit `Semaphore` and the data (`UnsafeCell`) | the semaphore's queue |

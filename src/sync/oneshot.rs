@@ -385,6 +385,30 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Waits for the value on a thread outside the runtime, blocking it until the sender sends
+    /// or is dropped; the result is the same as awaiting the receiver.
+    ///
+    /// # Panics
+    /// On a thread that drives a runtime (a worker, or inside `block_on`): blocking there
+    /// would stall that thread's tasks, as in Tokio. Threads of `spawn_blocking` and plain
+    /// threads may call it.
+    ///
+    /// ```
+    /// use rawrt::sync::oneshot;
+    ///
+    /// let rt = rawrt::Runtime::new().unwrap();
+    /// let (tx, rx) = oneshot::channel();
+    /// let waiter = std::thread::spawn(move || rx.blocking_recv());
+    /// rt.block_on(async move {
+    ///     rawrt::spawn(async move { tx.send(5).unwrap() }).await.unwrap();
+    /// });
+    /// assert_eq!(waiter.join().unwrap(), Ok(5));
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        crate::sync::mpsc::block_thread_on(self, "oneshot::Receiver::blocking_recv")
+    }
+
     /// Closes the channel without dropping the receiver: a later [`Sender::send`] fails and
     /// returns its value, and [`Sender::closed`] resolves. A value sent before the close can
     /// still be received with [`try_recv`](Self::try_recv) or by awaiting the receiver.
