@@ -5,9 +5,11 @@
 //! cargo run --release --features hyper,mio --example trace      # the mio backend
 //! ```
 //!
-//! Serves hyper on rawrt (2 workers) with the syscall trace on (`rawrt::stats::trace_enable`)
-//! and loads it from plain std threads in this process (C keep-alive connections, N requests
-//! in all; the client's calls are std's, so the trace holds the server's only). Then prints:
+//! Serves hyper on rawrt (2 workers, threads `server-N`) with the syscall trace on
+//! (`rawrt::stats::trace_enable`) and loads it from a second rawrt runtime in this process
+//! (1 worker, `client-0`: C keep-alive connections, N requests in all), so every call of the
+//! process goes through rawrt-sys and the trace can be checked against `perf stat`. Then
+//! prints:
 //!
 //! 1. the **timeline of one request** (one from the middle of the run): every call any server
 //!    thread made from the `epoll_wait` that reported the request's bytes to the write of its
@@ -23,15 +25,15 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::time::Instant;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use rawrt::net::TcpListener;
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
+use rawrt::net::{TcpListener, TcpStream};
 use rawrt::stats::{Record, Syscall, Trace};
 
 struct Args {
@@ -74,16 +76,16 @@ fn parse() -> Result<Args, String> {
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
 /// One client connection: `n` requests, each written and its response read whole.
-fn client(addr: std::net::SocketAddr, n: usize) -> io::Result<()> {
-    let mut s = TcpStream::connect(addr)?;
+async fn client(addr: std::net::SocketAddr, n: usize) -> io::Result<()> {
+    let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
     let mut buf = [0u8; 4096];
     for _ in 0..n {
-        s.write_all(REQUEST)?;
+        s.write_all(REQUEST).await?;
         let mut got = 0;
         // "Hello, World!" closes the (small, fixed-size) response.
         while !buf[..got].ends_with(b"Hello, World!") {
-            let k = s.read(&mut buf[got..])?;
+            let k = s.read(&mut buf[got..]).await?;
             if k == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
@@ -91,6 +93,24 @@ fn client(addr: std::net::SocketAddr, n: usize) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs `conns` clients of `per` requests each on the client runtime.
+fn load(
+    crt: &rawrt::Runtime,
+    addr: std::net::SocketAddr,
+    conns: usize,
+    per: usize,
+) -> io::Result<()> {
+    crt.block_on(async {
+        let tasks: Vec<_> = (0..conns)
+            .map(|_| rawrt::spawn(client(addr, per)))
+            .collect();
+        for t in tasks {
+            t.await??;
+        }
+        Ok(())
+    })
 }
 
 fn thread_name(t: &Trace, index: u32) -> String {
@@ -134,20 +154,19 @@ fn main() -> io::Result<()> {
         }
     });
 
-    // Warm up (connections set up, buffers grown), then trace the steady state only.
-    client(addr, 10)?;
+    let crt = rawrt::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("client")
+        .build()?;
+    // Warm up (buffers grown, threads started), then trace the run.
+    load(&crt, addr, 1, 10)?;
     rawrt::stats::trace_enable();
     let _ = rawrt::stats::trace();
     let times_before = rawrt::stats::syscall_times();
     let counts_before = rawrt::stats::syscalls();
     let per = args.requests / args.connections;
     let started = Instant::now();
-    let threads: Vec<_> = (0..args.connections)
-        .map(|_| std::thread::spawn(move || client(addr, per)))
-        .collect();
-    for t in threads {
-        t.join().expect("client thread")?;
-    }
+    load(&crt, addr, args.connections, per)?;
     let wall = started.elapsed();
     let requests = per * args.connections;
     let counts = rawrt::stats::syscalls() - counts_before;
@@ -173,7 +192,9 @@ fn main() -> io::Result<()> {
         .records
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.name == "read" && r.result > 0 && r.fd >= 0)
+        .filter(|(_, r)| {
+            r.name == "read" && r.result > 0 && thread_name(&trace, r.thread).starts_with("server")
+        })
         .map(|(i, _)| i)
         .collect();
     let Some(&read_i) = reads.get(reads.len() / 2) else {
@@ -184,7 +205,10 @@ fn main() -> io::Result<()> {
         .iter()
         .rev()
         .find(|r| {
-            r.name == "epoll_wait" && r.result > 0 && r.start_ns + r.duration_ns <= read.start_ns
+            r.name == "epoll_wait"
+                && r.result > 0
+                && r.start_ns + r.duration_ns <= read.start_ns
+                && thread_name(&trace, r.thread).starts_with("server")
         })
         .copied();
     let reply = trace.records[read_i..]
@@ -196,7 +220,11 @@ fn main() -> io::Result<()> {
         w.start_ns + w.duration_ns
     });
     let zero = wake.map_or(read.start_ns, |w| w.start_ns + w.duration_ns);
-    println!("\n1. one request on fd {}: every server call from the epoll_wait that reported it to its response", read.fd);
+    println!(
+        "\n1. one request on server fd {}: every call of every thread, from the server's \
+         epoll_wait that reported it to its response",
+        read.fd
+    );
     println!("   (µs since that epoll_wait returned; * = the request's own calls)\n");
     println!(
         "| | µs | thread | task | call | fd | result | ns |\n|---|---:|---|---:|---|---:|---|---:|"
@@ -223,7 +251,7 @@ fn main() -> io::Result<()> {
 
     // 2. Per kind.
     let kernel_ns = times.total_ns().max(1);
-    println!("\n2. per kind, steady state ({requests} requests)\n");
+    println!("\n2. per kind ({requests} requests; both ends: server and client)\n");
     println!("| kind | calls | per request | ns p50 | ns p99 | ns max | share of kernel time |\n|---|---:|---:|---:|---:|---:|---:|");
     for kt in times.kinds.iter().filter(|k| k.count > 0) {
         println!(
@@ -244,7 +272,9 @@ fn main() -> io::Result<()> {
     );
     let traced: u64 = times.kinds.iter().map(|k| k.count).sum();
     println!(
-        "\n   (counters: {} calls; trace: {traced}; they must agree)",
+        "\n   (counters: {} calls; trace: {traced}: equal but for calls in flight when the \
+         counters were read, such as a parked worker's epoll_wait, counted when they start and \
+         traced when they end)",
         counts.total()
     );
 
@@ -270,6 +300,7 @@ fn main() -> io::Result<()> {
     )?;
     std::fs::write(&args.svg, svg(&trace, &in_window, &own, from, to))?;
     println!("\nSVG timeline of that window: {}", args.svg);
+    drop(crt);
     drop(rt);
     Ok(())
 }
