@@ -302,6 +302,16 @@ fn main() -> io::Result<()> {
     println!("\nSVG timeline of that window: {}", args.svg);
     drop(crt);
     drop(rt);
+    // For `perf stat`: everything since the trace was switched on (from the start with
+    // RAWRT_TRACE=syscalls), by kind, printed after both runtimes are dropped, so that every call rawrt made is in it.
+    let all = rawrt::stats::syscall_times();
+    let line: Vec<String> = all
+        .kinds
+        .iter()
+        .filter(|k| k.count > 0)
+        .map(|k| format!("{} {}", k.kind.name(), k.count))
+        .collect();
+    println!("\nsince the trace was switched on: {}", line.join(", "));
     Ok(())
 }
 
