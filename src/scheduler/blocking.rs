@@ -18,7 +18,6 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -46,7 +45,6 @@ struct Inner {
     /// Shutdown waits here for the last thread to leave.
     exited: Condvar,
     config: Config,
-    next_id: AtomicU64,
 }
 
 struct State {
@@ -109,7 +107,6 @@ impl Spawner {
                 work: Condvar::new(),
                 exited: Condvar::new(),
                 config,
-                next_id: AtomicU64::new(1),
             }),
         }
     }
@@ -120,8 +117,8 @@ impl Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        // Blocking task ids count down from the top so they never collide with async tasks'.
-        let id = Id(u64::MAX - self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        // From the same process-wide counter as async tasks' ids: they never collide.
+        let id = Id::next();
         let sched = BlockingSchedule {
             inner: self.inner.clone(),
         };
@@ -216,7 +213,7 @@ fn run(inner: Arc<Inner>) {
     loop {
         if let Some(task) = state.queue.pop_front() {
             drop(state);
-            task.run();
+            super::context::run_task(task);
             state = crate::loom::lock(&inner.state);
             continue;
         }

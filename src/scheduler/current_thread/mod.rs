@@ -237,7 +237,7 @@ impl Handle {
                 };
                 self.metrics.poll();
                 coop::start_task_poll();
-                task.run();
+                context::run_task(task);
                 ran += 1;
                 if main.woken.load(SeqCst) {
                     break;

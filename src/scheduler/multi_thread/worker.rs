@@ -341,7 +341,7 @@ impl Context {
         *self.core.borrow_mut() = Some(core);
         metrics.poll();
         coop::start_task_poll();
-        task.run();
+        context::run_task(task);
         let mut lifo_polls = 0;
         loop {
             // Gone if the task called `block_in_place`: another thread is the worker now.
@@ -362,7 +362,7 @@ impl Context {
             metrics.poll();
             metrics.lifo_hit();
             coop::start_task_poll();
-            task.run();
+            context::run_task(task);
         }
     }
 
