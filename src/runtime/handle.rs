@@ -113,6 +113,23 @@ impl Handle {
         self.inner.num_alive_tasks()
     }
 
+    /// Which kind of runtime this is.
+    ///
+    /// ```
+    /// use rawrt::runtime::RuntimeFlavor;
+    /// let rt = rawrt::Builder::new_current_thread().build()?;
+    /// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::CurrentThread);
+    /// let rt = rawrt::Runtime::new()?;
+    /// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn runtime_flavor(&self) -> super::RuntimeFlavor {
+        match self.inner {
+            scheduler::Handle::MultiThread(_) => super::RuntimeFlavor::MultiThread,
+            scheduler::Handle::CurrentThread(_) => super::RuntimeFlavor::CurrentThread,
+        }
+    }
+
     /// Number of worker threads.
     pub fn num_workers(&self) -> usize {
         self.inner.num_workers()

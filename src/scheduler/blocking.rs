@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) keep_alive: Duration,
     pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
+    /// The user's thread callbacks (start and stop run on pool threads).
+    pub(crate) hooks: super::hooks::Hooks,
 }
 
 /// The pool; shared by the runtime's handles.
@@ -55,6 +57,8 @@ struct State {
     /// the same idle thread twice while spawning no new one.
     num_notified: usize,
     thread_seq: usize,
+    /// Threads that left the count but still run their `on_stop` callback.
+    stopping: usize,
     shutdown: bool,
 }
 
@@ -102,6 +106,7 @@ impl Spawner {
                     num_idle: 0,
                     num_notified: 0,
                     thread_seq: 0,
+                    stopping: 0,
                     shutdown: false,
                 }),
                 work: Condvar::new(),
@@ -174,7 +179,7 @@ impl Spawner {
         let inner = &self.inner;
         let queued: Vec<_> = {
             let mut state = crate::loom::lock(&inner.state);
-            if state.shutdown && state.num_threads == 0 {
+            if state.shutdown && state.num_threads == 0 && state.stopping == 0 {
                 return true;
             }
             state.shutdown = true;
@@ -186,7 +191,10 @@ impl Spawner {
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let state = crate::loom::lock(&inner.state);
-        crate::util::wait_until(&inner.exited, state, deadline, |s| s.num_threads == 0).1
+        crate::util::wait_until(&inner.exited, state, deadline, |s| {
+            s.num_threads == 0 && s.stopping == 0
+        })
+        .1
     }
 
     /// Threads currently in the pool.
@@ -209,6 +217,7 @@ fn start_error(e: &io::Error) -> io::Error {
 
 /// A pool thread: run queued tasks; after `keep_alive` without work, leave.
 fn run(inner: Arc<Inner>) {
+    inner.config.hooks.start();
     let mut state = crate::loom::lock(&inner.state);
     loop {
         if let Some(task) = state.queue.pop_front() {
@@ -244,7 +253,15 @@ fn run(inner: Arc<Inner>) {
         }
     }
     state.num_threads -= 1;
-    if state.num_threads == 0 {
+    // `on_stop` runs after the thread stopped counting (so a push racing with this exit
+    // starts a new thread rather than count on this one), but shutdown, which waits for
+    // the pool to empty, also waits for `stopping` to drop back to zero.
+    state.stopping += 1;
+    drop(state);
+    inner.config.hooks.stop();
+    let mut state = crate::loom::lock(&inner.state);
+    state.stopping -= 1;
+    if state.num_threads == 0 && state.stopping == 0 {
         inner.exited.notify_all();
     }
 }

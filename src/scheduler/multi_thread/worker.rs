@@ -75,6 +75,8 @@ pub(crate) struct Config {
     /// Names worker threads (by worker index), also those started by `block_in_place`.
     pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
+    /// The user's thread callbacks (`hooks.rs`).
+    pub(crate) hooks: crate::scheduler::hooks::Hooks,
 }
 
 /// The scheduler handle tasks hold (as `Arc<Handle>`).
@@ -210,6 +212,7 @@ pub(crate) fn create(
 /// The body of a worker thread: this runtime is current on it, the thread counts as driving
 /// it, and the worker's context is the thread's scheduler context until the loop ends.
 pub(crate) fn run(core: Box<Core>, handle: Arc<Handle>) {
+    let _hooks = handle.shared.config.hooks.thread();
     let _current = context::set_current(crate::scheduler::Handle::MultiThread(handle.clone()));
     let _entered = context::enter_runtime();
     let index = core.index;
@@ -435,7 +438,9 @@ impl Context {
         if (self.handle.shared.fail_next_park).swap(false, std::sync::atomic::Ordering::SeqCst) {
             panic!("injected worker failure");
         }
+        self.handle.shared.config.hooks.park();
         let polled = park.park();
+        self.handle.shared.config.hooks.unpark();
         self.parking.set(false);
         if let Some(events) = polled {
             metrics.epoll_wait(events);
