@@ -863,6 +863,7 @@ mod tests {
             keep_alive: Duration::from_secs(1),
             thread_name: Arc::new(|i| format!("test-blocking-{i}")),
             stack_size: None,
+            hooks: Default::default(),
         });
         let config = Config {
             global_queue_interval: None,
@@ -871,6 +872,7 @@ mod tests {
             spread_threshold: Duration::ZERO,
             thread_name: Arc::new(|i| format!("test-worker-{i}")),
             stack_size: None,
+            hooks: Default::default(),
         };
         let driver = reactor::Driver::new(64).unwrap();
         let (handle, cores) = create(n, driver, blocking, config);
