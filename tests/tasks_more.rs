@@ -724,3 +724,85 @@ fn runtime_flavor() {
     });
     assert_eq!(f.unwrap(), RuntimeFlavor::MultiThread);
 }
+
+// ---------------------------------------------------------------- shutdown semantics
+
+/// Runs `f` on its own thread and returns its result, failing the test if it takes longer
+/// than `LIMIT` (instead of hanging the test binary).
+fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> std::thread::Result<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+    });
+    rx.recv_timeout(LIMIT).expect("hung")
+}
+
+#[test]
+fn block_on_a_sleep_after_shutdown_panics_instead_of_hanging() {
+    for current in [false, true] {
+        let rt = if current { ct() } else { mt(1) };
+        let handle = rt.handle().clone();
+        rt.shutdown_timeout(Duration::from_secs(1));
+        let res = bounded(move || {
+            handle.block_on(async { rawrt::time::sleep(Duration::from_millis(1)).await })
+        });
+        let payload = res.expect_err("a sleep on a shut-down runtime panics");
+        let msg = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        assert!(msg.contains("shut down"), "current={current}: {msg}");
+    }
+    // A future that needs no timer still completes there.
+    let rt = ct();
+    let handle = rt.handle().clone();
+    drop(rt);
+    assert_eq!(bounded(move || handle.block_on(async { 5 })).unwrap(), 5);
+}
+
+#[test]
+fn tasks_are_dropped_inside_the_runtime_context_at_shutdown() {
+    struct Probe(Arc<Mutex<Vec<bool>>>);
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(rawrt::Handle::try_current().is_ok());
+        }
+    }
+    for current in [false, true] {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rt = if current { ct() } else { mt(2) };
+        for _ in 0..4 {
+            let p = Probe(seen.clone());
+            rt.spawn(async move {
+                let _p = p;
+                std::future::pending::<()>().await
+            });
+        }
+        // Let them start (on the current-thread runtime they run inside block_on).
+        rt.block_on(async {
+            for _ in 0..10 {
+                task::yield_now().await;
+            }
+        });
+        drop(rt);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen, [true; 4], "current={current}");
+    }
+}
+
+#[test]
+fn a_blocking_closure_spawned_just_before_shutdown_runs() {
+    for _ in 0..20 {
+        let rt = ct();
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        let join = rt.handle().spawn_blocking(move || r.store(true, SeqCst));
+        rt.shutdown_timeout(LIMIT);
+        assert!(ran.load(SeqCst), "the closure ran before shutdown returned");
+        assert!(ct().block_on(join).is_ok());
+    }
+}

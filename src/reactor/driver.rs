@@ -268,7 +268,18 @@ impl Handle {
 
     /// Registers a timer for `deadline` (`None`: never). Wakes the parked driver when the
     /// deadline is earlier than its current wait.
+    ///
+    /// # Panics
+    /// After the runtime shut down (nothing drives its timers any more: the timer would
+    /// never fire, and whoever awaits it would hang), as Tokio's timers do.
+    #[track_caller]
     pub(crate) fn insert_timer(&self, deadline: Option<Instant>, waker: Waker) -> TimerKey {
+        if crate::loom::lock(&self.inner.registry).is_shutdown {
+            panic!(
+                "rawrt: a timer was started on a runtime that has been shut down: nothing \
+                 drives its timers any more, so it would never fire"
+            );
+        }
         let (key, wake_driver) = {
             let mut wheel = crate::loom::lock(&self.inner.timers);
             let ms = wheel.deadline_ms(deadline);

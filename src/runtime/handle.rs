@@ -85,8 +85,10 @@ impl Handle {
     /// `Handle::current().block_on(..)`). A panic in the closure becomes a
     /// [`JoinError`](crate::task::JoinError); so does a failure to start a thread when the
     /// pool has none (`is_cancelled`, with the OS error as its `source`). Aborting the handle
-    /// cancels the closure only if it has not started. Runtime shutdown cancels queued
-    /// closures and waits (up to the shutdown timeout) for running ones.
+    /// cancels the closure only if it has not started. Runtime shutdown cancels closures
+    /// queued behind busy pool threads (when the pool is at `max_blocking_threads`) and
+    /// waits (up to the shutdown timeout) for running ones — and for one a thread was just
+    /// started for, even if that thread had not taken it yet.
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,

@@ -9,9 +9,11 @@
 //!
 //! If no thread can be started and the pool has none to run the queue, the queued tasks are
 //! cancelled with the error as the cause in their `JoinError` (nothing is printed, nothing
-//! panics). Shutdown: queued tasks that have not started are cancelled (their `JoinHandle`
-//! reports `is_cancelled`); running ones cannot be interrupted, so shutdown waits for them up
-//! to the runtime's shutdown timeout and then detaches the threads.
+//! panics). Shutdown: queued tasks that wait for a busy thread are cancelled (their
+//! `JoinHandle` reports `is_cancelled`), but one that a thread was just started (or an idle
+//! thread notified) for is run, as if that thread had been quicker than the shutdown;
+//! running ones cannot be interrupted, so shutdown waits for them up to the runtime's
+//! shutdown timeout and then detaches the threads.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -59,6 +61,9 @@ struct State {
     thread_seq: usize,
     /// Threads that left the count but still run their `on_stop` callback.
     stopping: usize,
+    /// Threads spawned for a queued task that have not yet taken it: shutdown leaves that
+    /// many tasks (and one per notified idle thread) in the queue, for them to run.
+    num_starting: usize,
     shutdown: bool,
 }
 
@@ -107,6 +112,7 @@ impl Spawner {
                     num_notified: 0,
                     thread_seq: 0,
                     stopping: 0,
+                    num_starting: 0,
                     shutdown: false,
                 }),
                 work: Condvar::new(),
@@ -153,6 +159,7 @@ impl Spawner {
         let seq = state.thread_seq;
         state.thread_seq += 1;
         state.num_threads += 1;
+        state.num_starting += 1;
         drop(state);
         let mut builder = std::thread::Builder::new().name((inner.config.thread_name)(seq));
         if let Some(size) = inner.config.stack_size {
@@ -162,6 +169,7 @@ impl Spawner {
         if let Err(e) = builder.spawn(move || run(pool)) {
             let mut state = crate::loom::lock(&inner.state);
             state.num_threads -= 1;
+            state.num_starting -= 1;
             if state.num_threads == 0 {
                 // Nobody will ever run the queue: cancel what is in it, saying why.
                 let queued: Vec<_> = state.queue.drain(..).collect();
@@ -183,7 +191,10 @@ impl Spawner {
                 return true;
             }
             state.shutdown = true;
-            state.queue.drain(..).collect()
+            // A closure that a thread was started (or an idle one notified) for is run, as
+            // if that thread had taken it before the shutdown; the others are cancelled.
+            let keep = (state.num_starting + state.num_notified).min(state.queue.len());
+            state.queue.drain(keep..).collect()
         };
         inner.work.notify_all();
         for t in queued {
@@ -219,6 +230,7 @@ fn start_error(e: &io::Error) -> io::Error {
 fn run(inner: Arc<Inner>) {
     inner.config.hooks.start();
     let mut state = crate::loom::lock(&inner.state);
+    state.num_starting -= 1;
     loop {
         if let Some(task) = state.queue.pop_front() {
             drop(state);
