@@ -531,10 +531,10 @@ fn local_set_enter_and_drop_cancels_tasks() {
     {
         let _g = local.enter();
         let d = Dropped(dropped.clone());
-        let _ = task::spawn_local(async move {
+        drop(task::spawn_local(async move {
             let _d = d;
             std::future::pending::<()>().await
-        });
+        }));
     }
     let d = Dropped(dropped.clone());
     let join = local.spawn_local(async move {
@@ -552,7 +552,7 @@ fn spawn_local_outside_a_local_set_panics() {
     let rt = ct();
     let res = catch_unwind(AssertUnwindSafe(|| {
         rt.block_on(async {
-            let _ = task::spawn_local(async {});
+            drop(task::spawn_local(async {}));
         })
     }));
     let payload = res.unwrap_err();

@@ -260,7 +260,7 @@ pub(crate) fn with_task_local<R>(key: usize, value: &dyn Any, f: impl FnOnce() -
     // The frame outlives every use of the pointer: `Pop` unlinks it before this function's
     // stack frame (and `value`'s borrow) ends; readers only follow the pointer while a call
     // of this function further up their own stack is running (see `find_task_local`).
-    let ptr = &frame as *const TaskLocalFrame<'_> as *const TaskLocalFrame<'static>;
+    let ptr: *const TaskLocalFrame<'static> = ptr::from_ref(&frame).cast();
     let _pop = Pop(prev);
     if CONTEXT.try_with(|cx| cx.task_locals.set(ptr)).is_err() {
         // The thread is exiting: nothing can be put in scope.
