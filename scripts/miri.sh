@@ -43,6 +43,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri}"
 # Unit tests, by module path (libtest accepts several filters; a test runs if any matches).
 cargo +nightly miri test --lib "$@" -- \
     task_core:: \
+    task::task_local:: \
+    task::local:: \
     scheduler::multi_thread::queue:: \
     scheduler::coop:: \
     util:: \

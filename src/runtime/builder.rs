@@ -14,7 +14,8 @@ use crate::scheduler::{self, blocking, current_thread, multi_thread};
 enum ThreadName {
     /// `rawrt-worker-N`, `rawrt-worker-N-blocking`, `rawrt-monitor`.
     Default,
-    /// `P-N`, `P-N-blocking`, `P-monitor`.
+    /// `P-N`, `P-N-blocking`, `rawrt-monitor` (so that the threads named `P-*` are the
+    /// workers and their blocking threads: tools and tests count workers by that prefix).
     Prefix(String),
     /// Whatever the function returns, for every thread.
     Fn(Arc<dyn Fn() -> String + Send + Sync>),
@@ -50,8 +51,7 @@ impl ThreadName {
 
     fn monitor(&self) -> String {
         match self {
-            ThreadName::Default => "rawrt-monitor".into(),
-            ThreadName::Prefix(p) => format!("{p}-monitor"),
+            ThreadName::Default | ThreadName::Prefix(_) => "rawrt-monitor".into(),
             ThreadName::Fn(f) => f(),
         }
     }
@@ -166,7 +166,8 @@ impl Builder {
     }
 
     /// Name of the worker threads (each gets `-N` appended; blocking-pool threads are
-    /// named `NAME-N-blocking`, the monitor thread `NAME-monitor`).
+    /// named `NAME-N-blocking`; the monitor thread, which multi-thread runtimes of two or
+    /// more workers have, keeps the name `rawrt-monitor`).
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
         self.thread_name = ThreadName::Prefix(name.into());
         self

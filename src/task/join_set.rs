@@ -28,22 +28,26 @@ use crate::task::{AbortHandle, Id, JoinError, JoinHandle, LocalSet};
 /// polled.
 ///
 /// ```
-/// use std::time::Duration;
+/// use rawrt::sync::oneshot;
 /// let rt = rawrt::Runtime::new()?;
 /// rt.block_on(async {
 ///     let mut set = rawrt::task::JoinSet::new();
-///     for ms in [30u64, 10, 20] {
+///     let mut gates = Vec::new();
+///     for n in 0..3u32 {
+///         let (open, gate) = oneshot::channel::<()>();
+///         gates.push(Some(open));
 ///         set.spawn(async move {
-///             rawrt::time::sleep(Duration::from_millis(ms)).await;
-///             ms
+///             gate.await.unwrap();
+///             n
 ///         });
 ///     }
-///     let mut order = Vec::new();
-///     while let Some(res) = set.join_next().await {
-///         order.push(res.unwrap());
+///     // Let the tasks finish in the order 2, 0, 1: join_next gives them in that order.
+///     for n in [2u32, 0, 1] {
+///         gates[n as usize].take().unwrap().send(()).unwrap();
+///         assert_eq!(set.join_next().await.unwrap().unwrap(), n);
 ///     }
-///     assert_eq!(order, [10, 20, 30]); // the first to finish comes first
 ///     assert!(set.is_empty());
+///     assert!(set.join_next().await.is_none());
 /// });
 /// # Ok::<_, std::io::Error>(())
 /// ```

@@ -243,3 +243,67 @@ impl<T: 'static + fmt::Debug, F> fmt::Debug for TaskLocalFuture<T, F> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Runtime-free (polled by hand), so they also run under Miri (`scripts/miri.sh`), which
+    //! checks the frame list's pointers.
+
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    crate::task_local! {
+        static A: u32;
+        static B: String;
+    }
+
+    fn poll<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    #[test]
+    fn scopes_nest_shadow_and_unwind() {
+        assert!(A.try_get().is_err());
+        A.sync_scope(1, || {
+            B.sync_scope("b".into(), || {
+                A.sync_scope(2, || {
+                    assert_eq!(A.get(), 2);
+                    // A nested `with` of the same key, and of another one, inside `with`.
+                    A.with(|a| A.with(|a2| assert_eq!((*a, *a2), (2, 2))));
+                    B.with(|b| assert_eq!(b, "b"));
+                });
+                assert_eq!(A.get(), 1);
+                let caught = std::panic::catch_unwind(|| A.sync_scope(3, || panic!("x")));
+                assert!(caught.is_err());
+                assert_eq!(A.get(), 1);
+            });
+            assert!(B.try_get().is_err());
+        });
+        assert!(A.try_get().is_err());
+    }
+
+    #[test]
+    fn a_scoped_future_sees_its_value_only_while_polled() {
+        let mut polls = 0;
+        let fut = A.scope(
+            7,
+            std::future::poll_fn(|cx| {
+                assert_eq!(A.get(), 7);
+                polls += 1;
+                if polls < 3 {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                } else {
+                    Poll::Ready(A.get() * 6)
+                }
+            }),
+        );
+        let mut fut = pin!(fut);
+        assert!(poll(fut.as_mut()).is_pending());
+        assert!(A.try_get().is_err(), "not in scope between polls");
+        // Polled inside another scope of the same key: its own value wins.
+        A.sync_scope(1, || assert!(poll(fut.as_mut()).is_pending()));
+        assert_eq!(poll(fut.as_mut()), Poll::Ready(42));
+    }
+}
