@@ -641,12 +641,19 @@ fn park_and_unpark_hooks_run_in_pairs() {
             })
             .build()
             .unwrap();
-        rt.block_on(async {
+        let parks_seen = parks.clone();
+        rt.block_on(async move {
             for _ in 0..3 {
-                // Waiting on something another thread completes makes the runtime sleep.
+                // The task waits on a helper thread, which answers only once the runtime
+                // has gone to sleep (its park hook ran again), so every round parks.
+                let before = parks_seen.load(SeqCst);
                 let (tx, rx) = oneshot::channel::<()>();
+                let p = parks_seen.clone();
                 let t = std::thread::spawn(move || {
-                    std::thread::sleep(Duration::from_millis(20));
+                    let deadline = std::time::Instant::now() + LIMIT;
+                    while p.load(SeqCst) == before && std::time::Instant::now() < deadline {
+                        std::thread::yield_now();
+                    }
                     tx.send(()).unwrap();
                 });
                 let h = rawrt::spawn(async move { rx.await.unwrap() });
@@ -656,7 +663,7 @@ fn park_and_unpark_hooks_run_in_pairs() {
         });
         drop(rt);
         let (p, u) = (parks.load(SeqCst), unparks.load(SeqCst));
-        assert!(p >= 1, "current={current}: parked {p} times");
+        assert!(p >= 3, "current={current}: parked {p} times");
         assert!(
             u + 1 >= p && u <= p,
             "current={current}: {p} parks, {u} unparks"

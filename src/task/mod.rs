@@ -5,6 +5,16 @@
 //! top of it: [`JoinSet`] (tasks awaited in completion order), [`LocalSet`] and
 //! [`spawn_local`] (`!Send` tasks on one thread), and task-local values
 //! ([`task_local!`](crate::task_local), [`LocalKey`]).
+//!
+//! Task ids ([`id`], [`try_id`]) come from one process-wide counter, so they are unique
+//! across runtimes and `LocalSet`s; the scheduler records the id of the task it polls in
+//! its thread context around each poll (two thread-local stores per poll).
+//!
+//! One difference from Tokio: when a task's `poll` panics, rawrt catches the panic first and
+//! then drops the future (so `std::thread::panicking()` is false in the future's
+//! destructors), where Tokio drops it during the unwinding. rawrt does so that a
+//! destructor that panics in turn is caught like the first panic instead of aborting the
+//! process; the `JoinError` carries the first panic's payload either way.
 
 mod blocking;
 pub mod coop;
