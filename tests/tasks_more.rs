@@ -813,3 +813,22 @@ fn a_blocking_closure_spawned_just_before_shutdown_runs() {
         assert!(ct().block_on(join).is_ok());
     }
 }
+
+#[test]
+fn the_runtime_is_current_in_a_worker_start_hook() {
+    let found = Arc::new(Mutex::new(Vec::new()));
+    let f = found.clone();
+    let rt = rawrt::Builder::new_multi_thread()
+        .worker_threads(2)
+        .on_thread_start(move || {
+            let flavor = rawrt::Handle::try_current().map(|h| h.runtime_flavor());
+            f.lock().unwrap().push(flavor.ok());
+        })
+        .build()
+        .unwrap();
+    drop(rt);
+    assert_eq!(
+        *found.lock().unwrap(),
+        [Some(RuntimeFlavor::MultiThread); 2]
+    );
+}

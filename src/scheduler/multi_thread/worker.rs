@@ -212,9 +212,10 @@ pub(crate) fn create(
 /// The body of a worker thread: this runtime is current on it, the thread counts as driving
 /// it, and the worker's context is the thread's scheduler context until the loop ends.
 pub(crate) fn run(core: Box<Core>, handle: Arc<Handle>) {
-    let _hooks = handle.shared.config.hooks.thread();
     let _current = context::set_current(crate::scheduler::Handle::MultiThread(handle.clone()));
     let _entered = context::enter_runtime();
+    // With the runtime current, so that the callbacks may use `Handle::current`.
+    let _hooks = handle.shared.config.hooks.thread();
     let index = core.index;
     let scheduler_cx = crate::scheduler::Context::MultiThread(Context {
         handle: handle.clone(),
