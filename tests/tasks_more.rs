@@ -832,3 +832,32 @@ fn the_runtime_is_current_in_a_worker_start_hook() {
         [Some(RuntimeFlavor::MultiThread); 2]
     );
 }
+
+#[test]
+fn join_set_completion_order_holds_before_the_first_join_next() {
+    // Both tasks finish before join_next is first called; the second one finished first.
+    let rt = mt(2);
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        let (tx_a, rx_a) = oneshot::channel::<()>();
+        let a = set.spawn(async move {
+            rx_a.await.unwrap();
+            "a"
+        });
+        let b = set.spawn(async { "b" });
+        let finished = |h: &task::AbortHandle| {
+            let h = h.clone();
+            async move {
+                while !h.is_finished() {
+                    task::yield_now().await;
+                }
+            }
+        };
+        timeout(LIMIT, finished(&b)).await.unwrap();
+        tx_a.send(()).unwrap();
+        timeout(LIMIT, finished(&a)).await.unwrap();
+        let first = set.join_next().await.unwrap().unwrap();
+        let second = set.join_next().await.unwrap().unwrap();
+        assert_eq!((first, second), ("b", "a"));
+    });
+}

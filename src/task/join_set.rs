@@ -5,8 +5,9 @@
 //! the slot's key on the set's *ready list* (a mutex-guarded queue) and wakes whoever waits
 //! in [`JoinSet::join_next`]. `join_next` only looks at the tasks on the ready list, so one
 //! call costs O(1) amortized (a queue pop and a map lookup), however many tasks are in the
-//! set; a newly spawned task starts on the ready list so that its waker gets registered on
-//! the next `join_next`. Spawning costs one extra allocation (the waker) per task.
+//! set. The waker is registered as the task is added, so the ready list is in completion
+//! order from the start. Adding a task costs one extra allocation (the waker) and one
+//! registration (the `JoinHandle`'s waker slot) per task.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -60,6 +61,8 @@ pub struct JoinSet<T> {
 struct Entry<T> {
     handle: JoinHandle<T>,
     waker: Arc<EntryWaker>,
+    /// The result, when the task had already finished as it was added.
+    done: Option<Result<T, JoinError>>,
 }
 
 /// The ready list and the waker of the task awaiting the set.
@@ -136,13 +139,23 @@ impl<T> JoinSet<T> {
         self.next_key += 1;
         let waker = Arc::new(EntryWaker {
             key,
-            queued: AtomicBool::new(true),
+            queued: AtomicBool::new(false),
             shared: Arc::downgrade(&self.shared),
         });
-        // On the ready list from the start: the next `join_next` polls it once, which
-        // registers its waker with the task.
-        crate::loom::lock(&self.shared.state).ready.push_back(key);
-        self.entries.insert(key, Entry { handle, waker });
+        let mut entry = Entry {
+            handle,
+            waker,
+            done: None,
+        };
+        // Register the entry's waker with the task now, so that it joins the ready list as
+        // soon as it finishes (completion order, even before the first `join_next`). If it
+        // has finished already, keep its result and queue it at once.
+        let w = Waker::from(entry.waker.clone());
+        if let Poll::Ready(res) = entry.handle.poll_join(&mut Context::from_waker(&w)) {
+            entry.done = Some(res);
+            w.wake_by_ref();
+        }
+        self.entries.insert(key, entry);
         abort
     }
 
@@ -279,9 +292,14 @@ impl<T> JoinSet<T> {
                 continue; // detached meanwhile
             };
             entry.waker.queued.store(false, Ordering::Release);
-            let waker = Waker::from(entry.waker.clone());
-            let mut task_cx = Context::from_waker(&waker);
-            if let Poll::Ready(res) = entry.handle.poll_join(&mut task_cx) {
+            let res = match entry.done.take() {
+                Some(res) => Poll::Ready(res),
+                None => {
+                    let waker = Waker::from(entry.waker.clone());
+                    entry.handle.poll_join(&mut Context::from_waker(&waker))
+                }
+            };
+            if let Poll::Ready(res) = res {
                 let entry = self.entries.remove(&key).expect("entry just found");
                 let id = entry.handle.id();
                 return Some(res.map(|t| (id, t)));
