@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs rawrt's memory-safety-sensitive unit tests under Miri: the task state machine
-# (src/task), the local run queue (src/scheduler/multi_thread/queue.rs), the sync primitives'
+# (src/task_core), task-local scopes and `LocalSet` (src/task/task_local.rs, src/task/local.rs:
+# runtime-free tests, driven by hand), the local run queue (src/scheduler/multi_thread/queue.rs), the sync primitives'
 # unit tests (src/sync), `ReadBuf` and the I/O traits and utilities (src/io: their unit tests
 # poll by hand, with no runtime) and the runtime-free tests of tests/sync.rs (oneshot, mpsc and Notify
 # driven by hand with counting wakers).
@@ -43,6 +44,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri}"
 # Unit tests, by module path (libtest accepts several filters; a test runs if any matches).
 cargo +nightly miri test --lib "$@" -- \
     task_core:: \
+    task::task_local:: \
+    task::local:: \
     scheduler::multi_thread::queue:: \
     scheduler::coop:: \
     util:: \

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::selector::{self, Poller, Registry as Selector, WAKE_TOKEN};
 use super::timer::{TimerKey, Wheel, NEVER};
 use super::ScheduledIo;
-use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::sync::Mutex;
 
 /// Owns the event buffer; `park` waits for events and dispatches them.
@@ -42,6 +42,9 @@ struct Inner {
     /// The wheel's next expiration in ms (`NEVER` if none), readable without the lock so a
     /// busy worker's non-blocking poll skips the wheel when nothing is due.
     next_timer: AtomicU64,
+    /// Set by `shutdown`: a timer inserted afterwards would never fire (`insert_timer`
+    /// panics). An atomic, so that checking it costs `insert_timer` no lock.
+    timers_shut_down: AtomicBool,
     start: Instant,
 }
 
@@ -86,6 +89,7 @@ impl Driver {
                 }),
                 timers: Mutex::new(Wheel::new(start)),
                 next_timer: AtomicU64::new(NEVER),
+                timers_shut_down: AtomicBool::new(false),
                 start,
             }),
             wake: Vec::new(),
@@ -268,7 +272,18 @@ impl Handle {
 
     /// Registers a timer for `deadline` (`None`: never). Wakes the parked driver when the
     /// deadline is earlier than its current wait.
+    ///
+    /// # Panics
+    /// After the runtime shut down (nothing drives its timers any more: the timer would
+    /// never fire, and whoever awaits it would hang), as Tokio's timers do.
+    #[track_caller]
     pub(crate) fn insert_timer(&self, deadline: Option<Instant>, waker: Waker) -> TimerKey {
+        if self.inner.timers_shut_down.load(Ordering::Acquire) {
+            panic!(
+                "rawrt: a timer was started on a runtime that has been shut down: nothing \
+                 drives its timers any more, so it would never fire"
+            );
+        }
         let (key, wake_driver) = {
             let mut wheel = crate::loom::lock(&self.inner.timers);
             let ms = wheel.deadline_ms(deadline);
@@ -305,6 +320,7 @@ impl Handle {
         {
             let mut reg = crate::loom::lock(&self.inner.registry);
             reg.is_shutdown = true;
+            self.inner.timers_shut_down.store(true, Ordering::Release);
             for slot in &reg.slots {
                 if let Some(io) = &slot.io {
                     io.shutdown(&mut wake);

@@ -6,7 +6,66 @@ use std::sync::Arc;
 
 use super::{Handle, Runtime};
 use crate::reactor;
+use crate::scheduler::hooks::Hooks;
 use crate::scheduler::{self, blocking, current_thread, multi_thread};
+
+/// How threads are named.
+#[derive(Clone)]
+enum ThreadName {
+    /// `rawrt-worker-N`, `rawrt-worker-N-blocking`, `rawrt-monitor`.
+    Default,
+    /// `P-N`, `P-N-blocking`, `rawrt-monitor` (so that the threads named `P-*` are the
+    /// workers and their blocking threads: tools and tests count workers by that prefix).
+    Prefix(String),
+    /// Whatever the function returns, for every thread.
+    Fn(Arc<dyn Fn() -> String + Send + Sync>),
+}
+
+impl ThreadName {
+    fn worker(&self) -> Arc<dyn Fn(usize) -> String + Send + Sync> {
+        match self {
+            ThreadName::Default => Arc::new(|i| format!("rawrt-worker-{i}")),
+            ThreadName::Prefix(p) => {
+                let p = p.clone();
+                Arc::new(move |i| format!("{p}-{i}"))
+            }
+            ThreadName::Fn(f) => {
+                let f = f.clone();
+                Arc::new(move |_| f())
+            }
+        }
+    }
+
+    fn blocking(&self) -> Arc<dyn Fn(usize) -> String + Send + Sync> {
+        match self {
+            ThreadName::Fn(f) => {
+                let f = f.clone();
+                Arc::new(move |_| f())
+            }
+            _ => {
+                let worker = self.worker();
+                Arc::new(move |i| format!("{}-blocking", worker(i)))
+            }
+        }
+    }
+
+    fn monitor(&self) -> String {
+        match self {
+            ThreadName::Default | ThreadName::Prefix(_) => "rawrt-monitor".into(),
+            ThreadName::Fn(f) => f(),
+        }
+    }
+}
+
+/// The flavour of a runtime, from [`Handle::runtime_flavor`](crate::Handle::runtime_flavor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// From [`Builder::new_current_thread`]: every task on the `block_on` thread.
+    CurrentThread,
+    /// From [`Builder::new_multi_thread`]: worker threads with work stealing.
+    MultiThread,
+}
 
 /// Configures a [`Runtime`].
 ///
@@ -21,7 +80,8 @@ use crate::scheduler::{self, blocking, current_thread, multi_thread};
 pub struct Builder {
     kind: Kind,
     worker_threads: Option<usize>,
-    thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
+    thread_name: ThreadName,
+    hooks: Hooks,
     thread_stack_size: Option<usize>,
     event_interval: u32,
     global_queue_interval: Option<u32>,
@@ -64,7 +124,8 @@ impl Builder {
         Builder {
             kind: Kind::MultiThread,
             worker_threads: None,
-            thread_name: Arc::new(|i| format!("rawrt-worker-{i}")),
+            thread_name: ThreadName::Default,
+            hooks: Hooks::default(),
             thread_stack_size: None,
             event_interval: 61,
             global_queue_interval: None,
@@ -128,10 +189,99 @@ impl Builder {
         self
     }
 
-    /// Name of the worker threads (each gets `-N` appended).
+    /// Name of the worker threads (each gets `-N` appended; blocking-pool threads are
+    /// named `NAME-N-blocking`; the monitor thread, which multi-thread runtimes of two or
+    /// more workers have, keeps the name `rawrt-monitor`).
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
-        let name: String = name.into();
-        self.thread_name = Arc::new(move |i| format!("{name}-{i}"));
+        self.thread_name = ThreadName::Prefix(name.into());
+        self
+    }
+
+    /// Names every thread the runtime starts (workers, blocking-pool threads, the monitor)
+    /// with what `f` returns, called once per thread, as it is started.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let rt = rawrt::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .thread_name_fn(|| {
+    ///         static N: AtomicUsize = AtomicUsize::new(0);
+    ///         format!("app-{}", N.fetch_add(1, Ordering::Relaxed))
+    ///     })
+    ///     .build()?;
+    /// let name = rt.block_on(async {
+    ///     rawrt::spawn(async { std::thread::current().name().unwrap().to_string() }).await
+    /// });
+    /// assert!(name.unwrap().starts_with("app-"));
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn thread_name_fn<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.thread_name = ThreadName::Fn(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` first thing on every thread the runtime starts: its workers (those that
+    /// `block_in_place` starts included) and its blocking-pool threads. A panic in `f` is
+    /// caught and discarded (after the panic hook prints it): the thread goes on. On a
+    /// worker the runtime is current while `f` runs (`Handle::current` works); on a
+    /// blocking-pool thread it is not (the pool makes the runtime current only around each
+    /// closure), unlike Tokio.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let rt = rawrt::Builder::new_multi_thread()
+    ///     .worker_threads(3)
+    ///     .on_thread_start(move || {
+    ///         s.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(async { rawrt::spawn(async {}).await.unwrap() });
+    /// drop(rt); // joins the workers
+    /// assert_eq!(started.load(Ordering::SeqCst), 3);
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.hooks.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` last thing on every thread the runtime started (see
+    /// [`on_thread_start`](Self::on_thread_start)), as it exits. Panics are caught.
+    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.hooks.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread (or a current-thread runtime's `block_on` thread) just
+    /// before it goes to sleep waiting for work. Panics are caught.
+    pub fn on_thread_park<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.hooks.on_park = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread (or a current-thread runtime's `block_on` thread) just
+    /// after it wakes from the sleep that [`on_thread_park`](Self::on_thread_park) announced.
+    /// Panics are caught.
+    pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.hooks.on_unpark = Some(Arc::new(f));
         self
     }
 
@@ -212,12 +362,18 @@ impl Builder {
                 "max_blocking_threads must be at least 1",
             ));
         }
-        let name = self.thread_name.clone();
+        let hooks = Hooks {
+            on_start: self.hooks.on_start.clone(),
+            on_stop: self.hooks.on_stop.clone(),
+            on_park: None,
+            on_unpark: None,
+        };
         Ok(blocking::Spawner::new(blocking::Config {
             max_threads: self.max_blocking_threads,
             keep_alive: self.thread_keep_alive,
-            thread_name: Arc::new(move |i| format!("{}-blocking", name(i))),
+            thread_name: self.thread_name.blocking(),
             stack_size: self.thread_stack_size,
+            hooks,
         }))
     }
 
@@ -267,8 +423,9 @@ impl Builder {
             event_interval: self.event_interval,
             lifo_enabled: self.lifo_enabled,
             spread_threshold: self.spread_threshold,
-            thread_name: self.thread_name.clone(),
+            thread_name: self.thread_name.worker(),
             stack_size: self.thread_stack_size,
+            hooks: self.hooks.clone(),
         };
         let (handle, cores) = multi_thread::create(num_workers, driver, blocking, config);
         let mut threads = Vec::with_capacity(num_workers + 1);
@@ -281,8 +438,9 @@ impl Builder {
             handle.shutdown_after_failed_start();
             io::Error::new(e.kind(), format!("rawrt: failed to spawn {what}: {e}"))
         };
+        let worker_name = self.thread_name.worker();
         for (i, core) in cores.into_iter().enumerate() {
-            let mut tb = std::thread::Builder::new().name((self.thread_name)(i));
+            let mut tb = std::thread::Builder::new().name(worker_name(i));
             if let Some(size) = self.thread_stack_size {
                 tb = tb.stack_size(size);
             }
@@ -298,7 +456,7 @@ impl Builder {
             // poll (scheduler/multi_thread/monitor.rs).
             let h = handle.clone();
             let spawned = std::thread::Builder::new()
-                .name("rawrt-monitor".into())
+                .name(self.thread_name.monitor())
                 .spawn(move || multi_thread::run_monitor(h));
             match spawned {
                 Ok(t) => threads.push(t),
@@ -322,6 +480,11 @@ impl Builder {
             current_thread::Config {
                 event_interval: self.event_interval,
                 global_queue_interval: self.global_queue_interval.unwrap_or(31),
+                hooks: Hooks {
+                    on_park: self.hooks.on_park.clone(),
+                    on_unpark: self.hooks.on_unpark.clone(),
+                    ..Hooks::default()
+                },
             },
         );
         Ok(Runtime::from_parts(
@@ -352,6 +515,7 @@ impl fmt::Debug for Builder {
             .field("spread_threshold", &self.spread_threshold)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("hooks", &self.hooks)
             .finish()
     }
 }

@@ -85,8 +85,10 @@ impl Handle {
     /// `Handle::current().block_on(..)`). A panic in the closure becomes a
     /// [`JoinError`](crate::task::JoinError); so does a failure to start a thread when the
     /// pool has none (`is_cancelled`, with the OS error as its `source`). Aborting the handle
-    /// cancels the closure only if it has not started. Runtime shutdown cancels queued
-    /// closures and waits (up to the shutdown timeout) for running ones.
+    /// cancels the closure only if it has not started. Runtime shutdown cancels closures
+    /// queued behind busy pool threads (when the pool is at `max_blocking_threads`) and
+    /// waits (up to the shutdown timeout) for running ones — and for one a thread was just
+    /// started for, even if that thread had not taken it yet.
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -111,6 +113,23 @@ impl Handle {
     /// Number of tasks spawned and not yet finished.
     pub fn num_alive_tasks(&self) -> usize {
         self.inner.num_alive_tasks()
+    }
+
+    /// Which kind of runtime this is.
+    ///
+    /// ```
+    /// use rawrt::runtime::RuntimeFlavor;
+    /// let rt = rawrt::Builder::new_current_thread().build()?;
+    /// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::CurrentThread);
+    /// let rt = rawrt::Runtime::new()?;
+    /// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn runtime_flavor(&self) -> super::RuntimeFlavor {
+        match self.inner {
+            scheduler::Handle::MultiThread(_) => super::RuntimeFlavor::MultiThread,
+            scheduler::Handle::CurrentThread(_) => super::RuntimeFlavor::CurrentThread,
+        }
     }
 
     /// Number of worker threads.

@@ -23,7 +23,7 @@ mod metrics;
 #[allow(clippy::module_inception)]
 mod runtime;
 
-pub use builder::Builder;
+pub use builder::{Builder, RuntimeFlavor};
 pub(crate) use handle::with_current_reactor;
 pub use handle::{spawn, spawn_blocking, EnterGuard, Handle, TryCurrentError};
 pub use metrics::{RuntimeMetrics, WorkerMetrics};

@@ -87,11 +87,15 @@ impl Runtime {
     }
 
     /// Shutdown: the scheduler first (tasks cancelled, workers joined), then the blocking
-    /// pool (queued closures cancelled, running ones awaited), both within `timeout`.
+    /// pool (closures queued behind busy threads cancelled, running ones awaited), both
+    /// within `timeout`. The runtime is current on this thread meanwhile, so that the
+    /// destructors of the tasks cancelled here find it (`Handle::try_current`), as those
+    /// cancelled on a worker do.
     fn shutdown(&mut self, timeout: Option<Duration>) {
         if std::mem::replace(&mut self.shut_down, true) {
             return;
         }
+        let _current = scheduler::context::set_current(self.handle.inner.clone());
         let threads = std::mem::take(&mut self.threads);
         let start = std::time::Instant::now();
         match &self.handle.inner {

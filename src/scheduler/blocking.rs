@@ -9,16 +9,17 @@
 //!
 //! If no thread can be started and the pool has none to run the queue, the queued tasks are
 //! cancelled with the error as the cause in their `JoinError` (nothing is printed, nothing
-//! panics). Shutdown: queued tasks that have not started are cancelled (their `JoinHandle`
-//! reports `is_cancelled`); running ones cannot be interrupted, so shutdown waits for them up
-//! to the runtime's shutdown timeout and then detaches the threads.
+//! panics). Shutdown: queued tasks that wait for a busy thread are cancelled (their
+//! `JoinHandle` reports `is_cancelled`), but one that a thread was just started (or an idle
+//! thread notified) for is run, as if that thread had been quicker than the shutdown;
+//! running ones cannot be interrupted, so shutdown waits for them up to the runtime's
+//! shutdown timeout and then detaches the threads.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -32,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) keep_alive: Duration,
     pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
+    /// The user's thread callbacks (start and stop run on pool threads).
+    pub(crate) hooks: super::hooks::Hooks,
 }
 
 /// The pool; shared by the runtime's handles.
@@ -46,7 +49,6 @@ struct Inner {
     /// Shutdown waits here for the last thread to leave.
     exited: Condvar,
     config: Config,
-    next_id: AtomicU64,
 }
 
 struct State {
@@ -57,6 +59,11 @@ struct State {
     /// the same idle thread twice while spawning no new one.
     num_notified: usize,
     thread_seq: usize,
+    /// Threads that left the count but still run their `on_stop` callback.
+    stopping: usize,
+    /// Threads spawned for a queued task that have not yet taken it: shutdown leaves that
+    /// many tasks (and one per notified idle thread) in the queue, for them to run.
+    num_starting: usize,
     shutdown: bool,
 }
 
@@ -104,12 +111,13 @@ impl Spawner {
                     num_idle: 0,
                     num_notified: 0,
                     thread_seq: 0,
+                    stopping: 0,
+                    num_starting: 0,
                     shutdown: false,
                 }),
                 work: Condvar::new(),
                 exited: Condvar::new(),
                 config,
-                next_id: AtomicU64::new(1),
             }),
         }
     }
@@ -120,8 +128,8 @@ impl Spawner {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        // Blocking task ids count down from the top so they never collide with async tasks'.
-        let id = Id(u64::MAX - self.inner.next_id.fetch_add(1, Ordering::Relaxed));
+        // From the same process-wide counter as async tasks' ids: they never collide.
+        let id = Id::next();
         let sched = BlockingSchedule {
             inner: self.inner.clone(),
         };
@@ -151,6 +159,7 @@ impl Spawner {
         let seq = state.thread_seq;
         state.thread_seq += 1;
         state.num_threads += 1;
+        state.num_starting += 1;
         drop(state);
         let mut builder = std::thread::Builder::new().name((inner.config.thread_name)(seq));
         if let Some(size) = inner.config.stack_size {
@@ -160,6 +169,7 @@ impl Spawner {
         if let Err(e) = builder.spawn(move || run(pool)) {
             let mut state = crate::loom::lock(&inner.state);
             state.num_threads -= 1;
+            state.num_starting -= 1;
             if state.num_threads == 0 {
                 // Nobody will ever run the queue: cancel what is in it, saying why.
                 let queued: Vec<_> = state.queue.drain(..).collect();
@@ -177,11 +187,14 @@ impl Spawner {
         let inner = &self.inner;
         let queued: Vec<_> = {
             let mut state = crate::loom::lock(&inner.state);
-            if state.shutdown && state.num_threads == 0 {
+            if state.shutdown && state.num_threads == 0 && state.stopping == 0 {
                 return true;
             }
             state.shutdown = true;
-            state.queue.drain(..).collect()
+            // A closure that a thread was started (or an idle one notified) for is run, as
+            // if that thread had taken it before the shutdown; the others are cancelled.
+            let keep = (state.num_starting + state.num_notified).min(state.queue.len());
+            state.queue.drain(keep..).collect()
         };
         inner.work.notify_all();
         for t in queued {
@@ -189,7 +202,10 @@ impl Spawner {
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let state = crate::loom::lock(&inner.state);
-        crate::util::wait_until(&inner.exited, state, deadline, |s| s.num_threads == 0).1
+        crate::util::wait_until(&inner.exited, state, deadline, |s| {
+            s.num_threads == 0 && s.stopping == 0
+        })
+        .1
     }
 
     /// Threads currently in the pool.
@@ -212,11 +228,13 @@ fn start_error(e: &io::Error) -> io::Error {
 
 /// A pool thread: run queued tasks; after `keep_alive` without work, leave.
 fn run(inner: Arc<Inner>) {
+    inner.config.hooks.start();
     let mut state = crate::loom::lock(&inner.state);
+    state.num_starting -= 1;
     loop {
         if let Some(task) = state.queue.pop_front() {
             drop(state);
-            task.run();
+            super::context::run_task(task);
             state = crate::loom::lock(&inner.state);
             continue;
         }
@@ -247,7 +265,15 @@ fn run(inner: Arc<Inner>) {
         }
     }
     state.num_threads -= 1;
-    if state.num_threads == 0 {
+    // `on_stop` runs after the thread stopped counting (so a push racing with this exit
+    // starts a new thread rather than count on this one), but shutdown, which waits for
+    // the pool to empty, also waits for `stopping` to drop back to zero.
+    state.stopping += 1;
+    drop(state);
+    inner.config.hooks.stop();
+    let mut state = crate::loom::lock(&inner.state);
+    state.stopping -= 1;
+    if state.num_threads == 0 && state.stopping == 0 {
         inner.exited.notify_all();
     }
 }

@@ -6,6 +6,9 @@
 //! | `scheduler`: the running scheduler loop's per-thread state (a worker's core slot) | a worker's loop, the current-thread `block_on` loop, for their whole run | every wake and spawn on this thread, to queue locally without a lock |
 //! | `entered`: this thread drives a runtime | a worker, `block_on` | `block_on`, which refuses to nest |
 //! | `budget`: the running task poll's cooperative budget (`coop.rs`) | each task poll, `block_on`'s polls, `unconstrained` | every resource operation (`coop::poll_proceed`) |
+//! | `task_id`: the id of the task being polled | [`run_task`] around each task poll (workers, current-thread loop, blocking pool, `LocalSet`) | `rawrt::task::id` / `try_id` |
+//! | `local_set`: the `LocalSet` entered on this thread (type-erased) | `LocalSet::enter`, its `run_until` polls | `rawrt::task::spawn_local` |
+//! | `task_locals`: the stack of `task_local!` values in scope | a `task_local!` scope, for one poll or one closure call | `LocalKey::with` and friends |
 //!
 //! Everything is reached through [`with_current`] and [`with_scheduler`], which borrow;
 //! nothing on the spawn path clones a handle. `scheduler` is a pointer to a value on the
@@ -18,18 +21,24 @@
 //! guards that set the handle restore what they replaced, and that is what drops it; only a
 //! thread that leaks an `EnterGuard` and then exits leaks that one reference.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::mem::ManuallyDrop;
 use std::ptr;
+use std::sync::Arc;
 
 use super::coop::Budget;
 use super::{Context, Handle};
+use crate::task_core::{Id, Notified};
 
 struct ThreadContext {
     handle: ManuallyDrop<RefCell<Option<Handle>>>,
     scheduler: Cell<*const Context>,
     entered: Cell<bool>,
     budget: Cell<Budget>,
+    task_id: Cell<Option<Id>>,
+    local_set: ManuallyDrop<RefCell<Option<Arc<dyn Any + Send + Sync>>>>,
+    task_locals: Cell<*const TaskLocalFrame<'static>>,
 }
 
 thread_local! {
@@ -39,6 +48,9 @@ thread_local! {
             scheduler: Cell::new(ptr::null()),
             entered: Cell::new(false),
             budget: Cell::new(Budget::unconstrained()),
+            task_id: Cell::new(None),
+            local_set: ManuallyDrop::new(RefCell::new(None)),
+            task_locals: Cell::new(ptr::null()),
         }
     };
 }
@@ -168,4 +180,114 @@ impl Drop for EnterRuntimeGuard {
     fn drop(&mut self) {
         let _ = CONTEXT.try_with(|cx| cx.entered.set(false));
     }
+}
+
+/// Runs `task` (one poll, or its cancellation) with its id as the current task id
+/// (restored afterwards, also on unwinding).
+#[inline]
+pub(crate) fn run_task<S: 'static>(task: Notified<S>) {
+    struct Restore(Option<Id>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|cx| cx.task_id.set(self.0));
+        }
+    }
+    let id = task.id();
+    let prev = CONTEXT
+        .try_with(|cx| cx.task_id.replace(Some(id)))
+        .unwrap_or(None);
+    let _restore = Restore(prev);
+    task.run();
+}
+
+/// The id of the task being polled on this thread, if any.
+pub(crate) fn current_task_id() -> Option<Id> {
+    CONTEXT.try_with(|cx| cx.task_id.get()).unwrap_or(None)
+}
+
+/// Makes `set` (a `LocalSet`'s shared state, type-erased: it lives in a layer above) this
+/// thread's current local set until the guard drops.
+pub(crate) fn enter_local_set(set: Arc<dyn Any + Send + Sync>) -> LocalSetGuard {
+    let prev = CONTEXT
+        .try_with(|cx| cx.local_set.replace(Some(set)))
+        .ok()
+        .flatten();
+    LocalSetGuard { prev }
+}
+
+/// Restores the previously entered local set when dropped.
+pub(crate) struct LocalSetGuard {
+    prev: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Drop for LocalSetGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CONTEXT.try_with(|cx| *cx.local_set.borrow_mut() = prev);
+    }
+}
+
+/// A clone of the local set entered on this thread, if any.
+pub(crate) fn current_local_set() -> Option<Arc<dyn Any + Send + Sync>> {
+    CONTEXT
+        .try_with(|cx| cx.local_set.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// One `task_local!` value in scope: a frame on the stack of [`with_task_local`]'s caller,
+/// linked to the frame that was the innermost before it.
+pub(crate) struct TaskLocalFrame<'a> {
+    key: usize,
+    value: &'a dyn Any,
+    prev: *const TaskLocalFrame<'static>,
+}
+
+/// Runs `f` with `value` in scope for the task-local key `key` (the address of its static),
+/// shadowing an outer value of the same key; the previous stack is restored when `f`
+/// returns or unwinds.
+pub(crate) fn with_task_local<R>(key: usize, value: &dyn Any, f: impl FnOnce() -> R) -> R {
+    struct Pop(*const TaskLocalFrame<'static>);
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|cx| cx.task_locals.set(self.0));
+        }
+    }
+    let prev = CONTEXT
+        .try_with(|cx| cx.task_locals.get())
+        .unwrap_or(ptr::null());
+    let frame = TaskLocalFrame { key, value, prev };
+    // The frame outlives every use of the pointer: `Pop` unlinks it before this function's
+    // stack frame (and `value`'s borrow) ends; readers only follow the pointer while a call
+    // of this function further up their own stack is running (see `find_task_local`).
+    let ptr: *const TaskLocalFrame<'static> = ptr::from_ref(&frame).cast();
+    let _pop = Pop(prev);
+    if CONTEXT.try_with(|cx| cx.task_locals.set(ptr)).is_err() {
+        // The thread is exiting: nothing can be put in scope.
+        return f();
+    }
+    f()
+}
+
+/// Runs `f` with the innermost value in scope for `key`, or `None`.
+pub(crate) fn find_task_local<R>(key: usize, f: impl FnOnce(Option<&dyn Any>) -> R) -> R {
+    let mut ptr = CONTEXT
+        .try_with(|cx| cx.task_locals.get())
+        .unwrap_or(ptr::null());
+    // SAFETY: every non-null pointer in the list is a frame of a `with_task_local` call that is
+    // still running on this thread, below us on the stack: frames are unlinked (by `Pop`)
+    // before their call returns, and a frame pushed later (by `f`) is popped before `f`
+    // returns, so the frames walked here and the values they borrow outlive this call.
+    let found = unsafe {
+        let mut found = None;
+        while let Some(frame) = ptr.as_ref() {
+            if frame.key == key {
+                found = Some(frame.value);
+                break;
+            }
+            ptr = frame.prev;
+        }
+        found
+    };
+    f(found)
 }

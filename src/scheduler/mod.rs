@@ -18,6 +18,7 @@ pub(crate) mod context;
 pub(crate) mod coop;
 mod counters;
 pub(crate) mod current_thread;
+pub(crate) mod hooks;
 pub(crate) mod inject;
 pub(crate) mod multi_thread;
 mod park_thread;

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
 use super::raw::RawTask;
-use super::{Id, JoinError};
+use super::{AbortHandle, Id, JoinError};
 
 /// An owned permission to await a spawned task's output.
 ///
@@ -34,6 +34,11 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
 
+// Like Tokio's: a `JoinHandle` exposes no shared state that a panic could leave half-updated
+// (its operations are single atomic transitions), so catching a panic around it is safe.
+impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
     /// Takes over the reference the new task reserved for its `JoinHandle`.
     pub(super) fn new(raw: RawTask) -> JoinHandle<T> {
@@ -57,9 +62,15 @@ impl<T> JoinHandle<T> {
         self.raw.state().load().is_complete()
     }
 
-    /// The task's id.
+    /// The task's id (the value [`task::id`](crate::task::id) returns inside it).
     pub fn id(&self) -> Id {
         self.raw.header().id
+    }
+
+    /// A handle that can cancel the task (and ask whether it finished) without owning its
+    /// output; it does not keep the output alive, and dropping it does nothing to the task.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle::new(self.raw)
     }
 }
 

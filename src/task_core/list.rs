@@ -14,7 +14,7 @@ use std::ptr::NonNull;
 
 use super::core::Header;
 use super::{new_task, Id, JoinHandle, Notified, Schedule, Task};
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::loom::sync::Mutex;
 
 /// The live tasks of one runtime.
@@ -22,7 +22,6 @@ pub(crate) struct OwnedTasks<S: 'static> {
     shards: Box<[Mutex<Shard>]>,
     mask: u64,
     closed: AtomicBool,
-    next_id: AtomicU64,
     _p: PhantomData<S>,
 }
 
@@ -45,7 +44,6 @@ impl<S: Schedule> OwnedTasks<S> {
                 .collect(),
             mask: n as u64 - 1,
             closed: AtomicBool::new(false),
-            next_id: AtomicU64::new(1),
             _p: PhantomData,
         }
     }
@@ -65,7 +63,35 @@ impl<S: Schedule> OwnedTasks<S> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let id = Id(self.next_id.fetch_add(1, Ordering::Relaxed));
+        self.bind_inner(future, scheduler)
+    }
+
+    /// As [`bind`](Self::bind), for a future that need not be `Send` (a `LocalSet`'s task).
+    ///
+    /// # Safety
+    /// The caller (the `LocalSet`) guarantees that the task's future is only ever polled or
+    /// dropped on one thread: it runs every `Notified` of this list, and shuts the list down,
+    /// only on the thread that owns it, and a `Notified` that reaches another thread (a wake
+    /// from there) is only moved into its queue or dropped as a reference, never run. The
+    /// output may be `!Send`: the `JoinHandle` is then `!Send` too, so it is read on the
+    /// owning thread; a detached task's output is dropped by the completing (owning) thread.
+    pub(crate) unsafe fn bind_local<F>(
+        &self,
+        future: F,
+        scheduler: S,
+    ) -> (JoinHandle<F::Output>, Option<Notified<S>>)
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.bind_inner(future, scheduler)
+    }
+
+    fn bind_inner<F>(&self, future: F, scheduler: S) -> (JoinHandle<F::Output>, Option<Notified<S>>)
+    where
+        F: Future + 'static,
+    {
+        let id = Id::next();
         let (task, notified, join) = new_task(future, scheduler, id);
         let mut shard = crate::loom::lock(self.shard(id));
         if self.closed.load(Ordering::Acquire) {

@@ -16,6 +16,7 @@
 //! - The last reference frees the allocation. The future and the output are each dropped
 //!   exactly once, in place, and a panic in poll or in a destructor becomes a `JoinError`.
 
+mod abort;
 mod core;
 mod error;
 mod harness;
@@ -36,6 +37,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
+pub use abort::AbortHandle;
 pub use error::JoinError;
 pub use join::JoinHandle;
 pub(crate) use list::OwnedTasks;
@@ -44,9 +46,32 @@ pub use yield_now::yield_now;
 use self::core::Header;
 use raw::RawTask;
 
-/// A task's id, unique among the tasks of one runtime.
+/// A task's id: unique among all tasks of the process, for as long as it runs (ids are not
+/// reused). It is what [`task::id`](crate::task::id) returns inside the task and what
+/// [`JoinHandle::id`], [`AbortHandle::id`] and [`JoinError::id`] return outside it.
+///
+/// ```
+/// let rt = rawrt::Runtime::new()?;
+/// rt.block_on(async {
+///     let join = rawrt::spawn(async { rawrt::task::id() });
+///     let id = join.id();
+///     assert_eq!(join.await.unwrap(), id);
+///     println!("task {id} done");
+/// });
+/// # Ok::<_, std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(pub(crate) u64);
+
+impl Id {
+    /// A fresh id (process-wide counter; `Relaxed`: only uniqueness matters).
+    pub(crate) fn next() -> Id {
+        // A plain std atomic even under loom: the counter is not part of any modelled
+        // protocol, and a loom atomic cannot be a `static`.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Id(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -39,6 +39,8 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     /// Every this many polls, the injector is checked before the local queue.
     pub(crate) global_queue_interval: u32,
+    /// The user's park and unpark callbacks, run around a blocking wait for work.
+    pub(crate) hooks: super::hooks::Hooks,
 }
 
 /// The scheduler handle tasks hold.
@@ -237,7 +239,7 @@ impl Handle {
                 };
                 self.metrics.poll();
                 coop::start_task_poll();
-                task.run();
+                context::run_task(task);
                 ran += 1;
                 if main.woken.load(SeqCst) {
                     break;
@@ -286,7 +288,13 @@ impl Handle {
         if timeout.is_none() {
             self.metrics.park();
         }
+        if timeout.is_none() {
+            self.config.hooks.park();
+        }
         let events = driver.park(timeout);
+        if timeout.is_none() {
+            self.config.hooks.unpark();
+        }
         self.metrics.epoll_wait(events);
         self.parked.store(false, SeqCst);
         if let Some(core) = cx.core.borrow_mut().as_mut() {

@@ -75,6 +75,8 @@ pub(crate) struct Config {
     /// Names worker threads (by worker index), also those started by `block_in_place`.
     pub(crate) thread_name: Arc<dyn Fn(usize) -> String + Send + Sync>,
     pub(crate) stack_size: Option<usize>,
+    /// The user's thread callbacks (`hooks.rs`).
+    pub(crate) hooks: crate::scheduler::hooks::Hooks,
 }
 
 /// The scheduler handle tasks hold (as `Arc<Handle>`).
@@ -212,6 +214,8 @@ pub(crate) fn create(
 pub(crate) fn run(core: Box<Core>, handle: Arc<Handle>) {
     let _current = context::set_current(crate::scheduler::Handle::MultiThread(handle.clone()));
     let _entered = context::enter_runtime();
+    // With the runtime current, so that the callbacks may use `Handle::current`.
+    let _hooks = handle.shared.config.hooks.thread();
     let index = core.index;
     let scheduler_cx = crate::scheduler::Context::MultiThread(Context {
         handle: handle.clone(),
@@ -341,7 +345,7 @@ impl Context {
         *self.core.borrow_mut() = Some(core);
         metrics.poll();
         coop::start_task_poll();
-        task.run();
+        context::run_task(task);
         let mut lifo_polls = 0;
         loop {
             // Gone if the task called `block_in_place`: another thread is the worker now.
@@ -362,7 +366,7 @@ impl Context {
             metrics.poll();
             metrics.lifo_hit();
             coop::start_task_poll();
-            task.run();
+            context::run_task(task);
         }
     }
 
@@ -435,7 +439,9 @@ impl Context {
         if (self.handle.shared.fail_next_park).swap(false, std::sync::atomic::Ordering::SeqCst) {
             panic!("injected worker failure");
         }
+        self.handle.shared.config.hooks.park();
         let polled = park.park();
+        self.handle.shared.config.hooks.unpark();
         self.parking.set(false);
         if let Some(events) = polled {
             metrics.epoll_wait(events);
@@ -858,6 +864,7 @@ mod tests {
             keep_alive: Duration::from_secs(1),
             thread_name: Arc::new(|i| format!("test-blocking-{i}")),
             stack_size: None,
+            hooks: Default::default(),
         });
         let config = Config {
             global_queue_interval: None,
@@ -866,6 +873,7 @@ mod tests {
             spread_threshold: Duration::ZERO,
             thread_name: Arc::new(|i| format!("test-worker-{i}")),
             stack_size: None,
+            hooks: Default::default(),
         };
         let driver = reactor::Driver::new(64).unwrap();
         let (handle, cores) = create(n, driver, blocking, config);
