@@ -94,6 +94,11 @@ suite=(
     "tests/fs.rs|"
     "tests/process.rs|--skip a_dropped_child --skip kill_on_drop --skip missing_program --skip pidfd_path"
     "tests/tokio_port.rs|"
+    "tests/sync_locks.rs|"
+    "tests/sync_channels.rs|"
+    "tests/tasks_more.rs|"
+    "tests/tokio_io.rs|"
+    "tests/hyper_client.rs|"
 )
 
 valgrind_opts=(
