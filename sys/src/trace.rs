@@ -6,7 +6,9 @@
 //! ([`enable_from_env`], which rawrt's runtime builder calls). While it is off, each call
 //! costs one relaxed load of a global flag more than before; while it is on, each call also
 //! reads the monotonic clock twice (the vDSO: no syscall) and appends one [`Record`] to its
-//! thread's ring.
+//! thread's ring: measured with callgrind on rawrt's hello server, about 290 user-space
+//! instructions a call (8,034–8,074 instructions per request off, 8,667 on; 8,018 before the
+//! trace existed).
 //!
 //! # Rings
 //! Each thread that makes a call while tracing gets a ring of [`RING_CAPACITY`] records,
