@@ -18,6 +18,10 @@
 //! | `scheduler/multi_thread/loom_idle.rs` | idle protocol: the last searcher parks while work is published |
 //! | `reactor/loom_scheduled_io.rs` | readiness waiters' list: an event racing two waiters registering |
 //! | `sync/loom_oneshot.rs` | oneshot: send vs receiver drop/poll, sender drop vs poll, `closed` vs receiver drop |
+//! | `sync/locks/loom_semaphore.rs` | semaphore: `add_permits` vs acquire, a release vs a cancelled acquire, `close` vs acquire |
+//! | `sync/watch.rs` (`loom_tests`) | watch: a send vs a `changed()` poll, the last sender's drop vs it |
+//! | `sync/broadcast.rs` (`loom_tests`) | broadcast: a send vs a `recv` poll, sends that push a value out vs a receiver's drop |
+//! | `sync/mpsc.rs` (`loom_tests`) | mpsc: a permit's drop vs a waiting `reserve` |
 //!
 //! `task_core/loom_support.rs` holds their shared helpers (a test `Schedule`r over a real
 //! `OwnedTasks`, drop counters, counting wakers). Run them with
