@@ -22,6 +22,7 @@ pub(crate) mod hooks;
 pub(crate) mod inject;
 pub(crate) mod multi_thread;
 mod park_thread;
+pub(crate) use park_thread::block_on as park_thread_block_on;
 mod policy;
 
 use std::future::Future;

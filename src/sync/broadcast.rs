@@ -646,7 +646,7 @@ impl<T: Clone> Receiver<T> {
     /// ```
     #[track_caller]
     pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
-        crate::sync::mpsc::block_thread_on(self.recv(), "broadcast::Receiver::blocking_recv")
+        super::blocking::block_thread_on("broadcast::Receiver::blocking_recv", self.recv())
     }
 }
 

@@ -25,6 +25,7 @@
 //! what a future owes the others when it is dropped half-way (cancellation is never allowed to
 //! lose a value, a permit or a notification).
 
+mod blocking;
 pub mod broadcast;
 mod locks;
 pub mod mpsc;

@@ -105,7 +105,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -715,57 +715,6 @@ impl<T> Drop for Acquire<'_, T> {
     }
 }
 
-/// Runs `future` on this thread, parking it between polls; for the `blocking_*` methods.
-///
-/// # Panics
-/// On a thread that drives a runtime (see "Blocking calls" in the module docs); `what` names
-/// the method in the message.
-#[track_caller]
-pub(crate) fn block_thread_on<F: Future>(future: F, what: &str) -> F::Output {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::task::Wake;
-
-    struct Unpark {
-        thread: std::thread::Thread,
-        woken: AtomicBool,
-    }
-    impl Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.wake_by_ref();
-        }
-        fn wake_by_ref(self: &std::sync::Arc<Self>) {
-            if !self.woken.swap(true, Ordering::Release) {
-                self.thread.unpark();
-            }
-        }
-    }
-
-    if crate::scheduler::context::is_entered() {
-        panic!(
-            "{what} called on a thread that drives an async runtime: blocking it would stall \
-             the runtime's tasks; use the async method, or call it from a thread of \
-             `spawn_blocking` or a plain thread"
-        );
-    }
-    let unpark = std::sync::Arc::new(Unpark {
-        thread: std::thread::current(),
-        woken: AtomicBool::new(false),
-    });
-    let waker = Waker::from(unpark.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-            return v;
-        }
-        // The flag is set before `unpark`, so a wake between the poll and the park is kept;
-        // a spurious return from `park` is re-checked.
-        while !unpark.woken.swap(false, Ordering::Acquire) {
-            std::thread::park();
-        }
-    }
-}
-
 impl<T> Sender<T> {
     /// Sends `value`, waiting for capacity while the buffer is full.
     ///
@@ -869,7 +818,7 @@ impl<T> Sender<T> {
     /// ```
     #[track_caller]
     pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
-        block_thread_on(self.send(value), "mpsc::Sender::blocking_send")
+        super::blocking::block_thread_on("mpsc::Sender::blocking_send", self.send(value))
     }
 
     /// Waits for a free slot and reserves it: the returned [`Permit`] sends one value without
@@ -1420,7 +1369,7 @@ impl<T> Receiver<T> {
     /// ```
     #[track_caller]
     pub fn blocking_recv(&mut self) -> Option<T> {
-        block_thread_on(self.recv(), "mpsc::Receiver::blocking_recv")
+        super::blocking::block_thread_on("mpsc::Receiver::blocking_recv", self.recv())
     }
 
     /// Closes the channel for sending, without dropping the receiver: every later send fails
@@ -1529,7 +1478,10 @@ impl<T> UnboundedReceiver<T> {
     /// On a thread that drives a runtime (see "Blocking calls" in the module docs).
     #[track_caller]
     pub fn blocking_recv(&mut self) -> Option<T> {
-        block_thread_on(self.inner.recv(), "mpsc::UnboundedReceiver::blocking_recv")
+        super::blocking::block_thread_on(
+            "mpsc::UnboundedReceiver::blocking_recv",
+            self.inner.recv(),
+        )
     }
 
     /// Closes the channel for sending, keeping the buffered values receivable; see

@@ -406,7 +406,7 @@ impl<T> Receiver<T> {
     /// ```
     #[track_caller]
     pub fn blocking_recv(self) -> Result<T, RecvError> {
-        crate::sync::mpsc::block_thread_on(self, "oneshot::Receiver::blocking_recv")
+        super::blocking::block_thread_on("oneshot::Receiver::blocking_recv", self)
     }
 
     /// Closes the channel without dropping the receiver: a later [`Sender::send`] fails and

@@ -13,7 +13,6 @@
 //! runtime) run under Miri.
 
 mod barrier;
-mod blocking;
 mod mutex;
 mod once_cell;
 mod rwlock;

@@ -22,8 +22,8 @@ use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use super::blocking::block_on;
 use super::semaphore::{Acquire, Semaphore};
+use crate::sync::blocking::block_thread_on as block_on;
 
 /// An async mutual-exclusion lock around a `T`.
 ///

@@ -19,9 +19,9 @@ use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use super::blocking::block_on;
 use super::mutex::{fmt_guard, TryLockError};
 use super::semaphore::{Acquire, Semaphore};
+use crate::sync::blocking::block_thread_on as block_on;
 
 /// The most concurrent readers an `RwLock` allows (`u32::MAX >> 3`), the default of
 /// [`RwLock::new`].

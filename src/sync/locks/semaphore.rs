@@ -417,7 +417,7 @@ impl Semaphore {
     /// meant for plain threads and `spawn_blocking` closures.
     #[track_caller]
     pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
-        super::blocking::block_on("Semaphore::blocking_acquire", self.acquire())
+        crate::sync::blocking::block_thread_on("Semaphore::blocking_acquire", self.acquire())
     }
 
     /// As [`acquire_many`](Self::acquire_many), blocking the current thread.
@@ -426,7 +426,10 @@ impl Semaphore {
     /// As [`blocking_acquire`](Self::blocking_acquire).
     #[track_caller]
     pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
-        super::blocking::block_on("Semaphore::blocking_acquire_many", self.acquire_many(n))
+        crate::sync::blocking::block_thread_on(
+            "Semaphore::blocking_acquire_many",
+            self.acquire_many(n),
+        )
     }
 
     /// As [`acquire`](Self::acquire), for an `Arc<Semaphore>`: the permit owns a reference to
@@ -486,7 +489,10 @@ impl Semaphore {
     /// As [`blocking_acquire`](Self::blocking_acquire).
     #[track_caller]
     pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        super::blocking::block_on("Semaphore::blocking_acquire_owned", self.acquire_owned())
+        crate::sync::blocking::block_thread_on(
+            "Semaphore::blocking_acquire_owned",
+            self.acquire_owned(),
+        )
     }
 
     /// As [`acquire_many_owned`](Self::acquire_many_owned), blocking the current thread.
@@ -498,7 +504,7 @@ impl Semaphore {
         self: Arc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
-        super::blocking::block_on(
+        crate::sync::blocking::block_thread_on(
             "Semaphore::blocking_acquire_many_owned",
             self.acquire_many_owned(n),
         )
