@@ -57,6 +57,40 @@ fn read_into_rawrt<T: tokio::io::AsyncRead + ?Sized>(
     }
 }
 
+/// The body of a `tokio::io::AsyncWrite` impl that forwards to rawrt's `AsyncWrite` of the
+/// same type.
+macro_rules! forward_write {
+    () => {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            AsyncWrite::poll_write(self, cx, buf)
+        }
+
+        fn poll_write_vectored(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<io::Result<usize>> {
+            AsyncWrite::poll_write_vectored(self, cx, bufs)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            AsyncWrite::is_write_vectored(self)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            AsyncWrite::poll_flush(self, cx)
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            AsyncWrite::poll_shutdown(self, cx)
+        }
+    };
+}
+
 /// Implements Tokio's traits for concrete rawrt types through their rawrt implementations.
 macro_rules! tokio_traits {
     (read: $($r:ty),* ; write: $($w:ty),* ; seek: $($s:ty),* $(;)?) => {
@@ -149,33 +183,7 @@ macro_rules! generic_tokio_traits {
         where
             super::$ty<$($p),+>: AsyncWrite,
         {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                AsyncWrite::poll_write(self, cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                AsyncWrite::poll_write_vectored(self, cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                AsyncWrite::is_write_vectored(self)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                AsyncWrite::poll_flush(self, cx)
-            }
-
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                AsyncWrite::poll_shutdown(self, cx)
-            }
+            forward_write!();
         }
     )*};
 }
@@ -205,21 +213,7 @@ impl<T> tokio::io::AsyncWrite for super::WriteHalf<T>
 where
     super::WriteHalf<T>: AsyncWrite,
 {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        AsyncWrite::poll_write(self, cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_flush(self, cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        AsyncWrite::poll_shutdown(self, cx)
-    }
+    forward_write!();
 }
 
 impl<R> tokio::io::AsyncBufRead for super::BufReader<R>
