@@ -3,7 +3,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use rawrt::time::Instant;
+use std::time::Duration;
 
 use rawrt::time::{interval, sleep, sleep_until, timeout, MissedTickBehavior};
 
