@@ -135,7 +135,13 @@ fn spawn_blocking_holds_off_auto_advance() {
             7
         });
         // With the closure in flight the clock must not jump 10 simulated seconds.
-        assert_eq!(timeout(Duration::from_secs(10), work).await.unwrap().unwrap(), 7);
+        assert_eq!(
+            timeout(Duration::from_secs(10), work)
+                .await
+                .unwrap()
+                .unwrap(),
+            7
+        );
         assert!(start.elapsed() < Duration::from_secs(10));
     });
 }
@@ -197,7 +203,10 @@ fn instant_now_outside_a_runtime_is_the_os_clock() {
         Instant::now()
     });
     let outside = Instant::now();
-    assert!(inside > outside + Duration::from_secs(3000), "inside runs ahead");
+    assert!(
+        inside > outside + Duration::from_secs(3000),
+        "inside runs ahead"
+    );
 }
 
 #[test]
@@ -209,7 +218,10 @@ fn interval_of_duration_max_ticks_once_then_waits_without_panicking() {
         let mut second = pin!(every.tick());
         assert!(!is_ready(&mut second).await);
         advance(Duration::from_secs(86_400 * 365)).await;
-        assert!(!is_ready(&mut second).await, "a year later still no second tick");
+        assert!(
+            !is_ready(&mut second).await,
+            "a year later still no second tick"
+        );
         drop(second);
         assert!(first <= Instant::now());
     });

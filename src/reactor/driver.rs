@@ -89,7 +89,7 @@ impl Driver {
                 timers: Mutex::new(Wheel::new(start)),
                 next_timer: AtomicU64::new(NEVER),
                 start,
-                clock: Clock::new(),
+                clock: Clock::new(start),
             }),
             wake: Vec::new(),
         })
@@ -165,9 +165,12 @@ impl Driver {
         if events == 0 {
             self.inner.clock.auto_advance_to(next);
         }
+        // `blocking: true` makes the dispatch process the wheel unconditionally: the expiration
+        // we jumped to may be a higher level's slot start, earlier than `next_timer` (the
+        // earliest deadline), where the fast path would skip the wheel and never cascade.
         Some(Harvest {
             events,
-            blocking: false,
+            blocking: true,
         })
     }
 
@@ -200,8 +203,14 @@ impl Driver {
     /// Fires due timers; after a blocking wait, also clears the recorded wait.
     fn fire_timers(&mut self, was_blocking: bool) -> usize {
         let inner = &*self.inner;
-        let now_ms = u64::try_from(inner.clock.now().saturating_duration_since(inner.start).as_millis())
-            .unwrap_or(NEVER - 1);
+        let now_ms = u64::try_from(
+            inner
+                .clock
+                .now()
+                .saturating_duration_since(inner.start)
+                .as_millis(),
+        )
+        .unwrap_or(NEVER - 1);
         if !was_blocking && inner.next_timer.load(Ordering::Acquire) > now_ms {
             return 0;
         }

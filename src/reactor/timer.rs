@@ -40,6 +40,10 @@ use std::time::{Duration, Instant};
 /// paused, manually advanced one.
 #[derive(Debug)]
 pub(crate) struct Clock {
+    /// The wheel's start: a paused clock stands on whole milliseconds after it, so that a
+    /// timer `advance`d to exactly is due (the wheel rounds deadlines up and now down).
+    #[cfg(feature = "test-util")]
+    start: Instant,
     /// Whether `now` must consult `state` (set by the first `pause`, never cleared: after a
     /// `resume` the clock runs again but keeps the offset `advance` gave it).
     #[cfg(feature = "test-util")]
@@ -61,8 +65,12 @@ struct ClockState {
 }
 
 impl Clock {
-    pub(crate) fn new() -> Clock {
+    pub(crate) fn new(start: Instant) -> Clock {
+        #[cfg(not(feature = "test-util"))]
+        let _ = start;
         Clock {
+            #[cfg(feature = "test-util")]
+            start,
             #[cfg(feature = "test-util")]
             virtual_time: std::sync::atomic::AtomicBool::new(false),
             #[cfg(feature = "test-util")]
@@ -78,10 +86,7 @@ impl Clock {
     #[inline]
     pub(crate) fn now(&self) -> Instant {
         #[cfg(feature = "test-util")]
-        if self
-            .virtual_time
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        if self.virtual_time.load(std::sync::atomic::Ordering::Relaxed) {
             return self.lock().now();
         }
         Instant::now()
@@ -91,10 +96,7 @@ impl Clock {
     #[inline]
     pub(crate) fn is_paused(&self) -> bool {
         #[cfg(feature = "test-util")]
-        if self
-            .virtual_time
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        if self.virtual_time.load(std::sync::atomic::Ordering::Relaxed) {
             return self.lock().unfrozen.is_none();
         }
         false
@@ -124,7 +126,10 @@ impl Clock {
         if st.unfrozen.is_none() {
             return Err("time is already frozen");
         }
-        st.base = st.now();
+        // Onto the wheel's millisecond grid (rounding up: never backwards).
+        let since = st.now().saturating_duration_since(self.start);
+        let ms = u64::try_from(since.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+        st.base = self.start + Duration::from_millis(ms);
         st.unfrozen = None;
         self.virtual_time
             .store(true, std::sync::atomic::Ordering::Relaxed);

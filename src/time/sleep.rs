@@ -112,7 +112,8 @@ impl Sleep {
                     this.elapsed = true;
                     return Poll::Ready(());
                 }
-                let key = handle.insert_timer(this.deadline.map(Instant::into_std), cx.waker().clone());
+                let key =
+                    handle.insert_timer(this.deadline.map(Instant::into_std), cx.waker().clone());
                 this.entry = Some((handle, key));
                 return Poll::Pending;
             }
