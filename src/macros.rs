@@ -302,7 +302,11 @@ macro_rules! select {
             ::core::future::poll_fn(move |cx| {
                 let start = if $biased { 0 } else { $crate::__private::random_below(BRANCHES) };
                 for i in 0..BRANCHES {
-                    let branch = (start + i) % BRANCHES;
+                    // `start + i` wrapped below BRANCHES (both are below it).
+                    let mut branch = start + i;
+                    if branch >= BRANCHES {
+                        branch -= BRANCHES;
+                    }
                     $(
                         if branch == 0u32 $( + $crate::__private::one(stringify!($skip)) )*
                             && disabled & (1u64 << branch) == 0
