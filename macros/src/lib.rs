@@ -68,9 +68,14 @@ fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenStream {
     match try_expand(args, item.clone(), kind) {
         Ok(ts) => ts,
         Err(e) => {
-            // The item as written, plus the error: no cascade of "main not found" errors.
+            // The item as written (less its `async`, which a plain `fn main` may not have),
+            // plus the error: no cascade of "main not found" errors.
             let mut out = compile_error(e.span, &e.msg);
-            out.extend(item);
+            let mut seen_fn = false;
+            out.extend(item.into_iter().filter(|t| {
+                seen_fn |= is_ident(t, "fn");
+                seen_fn || !is_ident(t, "async")
+            }));
             out
         }
     }

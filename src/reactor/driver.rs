@@ -329,7 +329,9 @@ impl Handle {
         key
     }
 
-    /// The reactor's clock.
+    /// The reactor's clock (paused, resumed and advanced by `rawrt::time`, feature
+    /// `test-util`).
+    #[cfg(feature = "test-util")]
     pub(crate) fn clock(&self) -> &Clock {
         &self.inner.clock
     }
