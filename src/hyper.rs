@@ -182,12 +182,12 @@ impl hyper::rt::Timer for Timer {
     }
 
     fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(HyperSleep(crate::time::sleep_until(deadline)))
+        Box::pin(HyperSleep(crate::time::sleep_until(deadline.into())))
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: std::time::Instant) {
         match sleep.as_mut().downcast_mut_pin::<HyperSleep>() {
-            Some(mut ours) => Pin::new(&mut ours.0).reset(new_deadline),
+            Some(mut ours) => Pin::new(&mut ours.0).reset(new_deadline.into()),
             None => *sleep = self.sleep_until(new_deadline),
         }
     }

@@ -56,8 +56,11 @@
 #![warn(missing_debug_implementations)]
 
 pub(crate) mod loom;
-#[macro_use]
+// Not `#[macro_use]`: `pin!` would shadow `std::pin::pin!` in the modules that import it;
+// the macros are reached by path (`crate::join!`, `rawrt::select!`).
 mod macros;
+#[doc(hidden)]
+pub use macros::__private;
 mod util;
 
 // The layers, lowest first (`scripts/layers.sh` checks that no module imports from a layer
@@ -84,6 +87,72 @@ pub mod time;
 pub mod hyper;
 
 pub use runtime::{spawn, Builder, EnterGuard, Handle, Runtime, TryCurrentError};
+
+/// Runs an `async fn main` on a rawrt runtime (feature `macros`).
+///
+/// `#[rawrt::main] async fn main() { ... }` becomes a `fn main` that builds a multi-thread
+/// runtime and `block_on`s the body. Options, comma-separated:
+/// - `flavor = "current_thread"` or `"multi_thread"` (the default);
+/// - `worker_threads = N` (multi-thread only; default: the available parallelism);
+/// - `start_paused = true` (current-thread only, feature `test-util`: see
+///   [`time::pause`](crate::time));
+/// - `crate = "path"`: rawrt's path, when it is renamed or re-exported.
+///
+/// ```
+/// #[rawrt::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() {
+///     let answer = rawrt::spawn(async { 6 * 7 }).await.unwrap();
+///     assert_eq!(answer, 42);
+/// }
+/// ```
+///
+/// The attribute on a function that is not `async`, an unknown option and `worker_threads`
+/// with `current_thread` are compile errors:
+///
+/// ```compile_fail
+/// #[rawrt::main]
+/// fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[rawrt::main(flavour = "multi_thread")]
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[rawrt::main(flavor = "current_thread", worker_threads = 2)]
+/// async fn main() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use rawrt_macros::main;
+
+/// Runs an `async fn` test on a rawrt runtime (feature `macros`): the function gets `#[test]`
+/// and a body that builds a current-thread runtime (unless `flavor = "multi_thread"`) and
+/// `block_on`s the original one. The options are [`main`]'s; `start_paused = true` (feature
+/// `test-util`) starts the clock paused.
+///
+/// ```no_run
+/// #[rawrt::test(start_paused = true)]
+/// async fn a_day_in_no_time() {
+///     let start = rawrt::time::Instant::now();
+///     rawrt::time::sleep(std::time::Duration::from_secs(86_400)).await;
+///     assert_eq!(start.elapsed(), std::time::Duration::from_secs(86_400));
+/// }
+/// ```
+///
+/// A test cannot take arguments, and `start_paused` needs the current-thread flavor:
+///
+/// ```compile_fail
+/// #[rawrt::test]
+/// async fn takes_an_argument(n: u32) {}
+/// ```
+///
+/// ```compile_fail
+/// #[rawrt::test(flavor = "multi_thread", start_paused = true)]
+/// async fn paused_on_many_threads() {}
+/// ```
+#[cfg(feature = "macros")]
+pub use rawrt_macros::test;
 pub use task_core::JoinHandle;
 
 /// The README's examples, compiled and run as doctests.

@@ -1,9 +1,10 @@
 //! Timers: sleep accuracy under load of 10,000 timers, timeouts, intervals, cancellation,
 //! cross-thread deadline changes, and timers firing while every worker is busy.
 
+use rawrt::time::Instant;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rawrt::time::{interval, sleep, sleep_until, timeout, MissedTickBehavior};
 

@@ -9,7 +9,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::selector::{self, Poller, Registry as Selector, WAKE_TOKEN};
-use super::timer::{TimerKey, Wheel, NEVER};
+use super::timer::{Clock, TimerKey, Wheel, NEVER};
 use super::ScheduledIo;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::loom::sync::Mutex;
@@ -46,6 +46,8 @@ struct Inner {
     /// panics). An atomic, so that checking it costs `insert_timer` no lock.
     timers_shut_down: AtomicBool,
     start: Instant,
+    /// What "now" is for the wheel (paused under `rawrt::time::pause`).
+    clock: Clock,
 }
 
 /// The slab of live resources. A token is `generation << 32 | index`.
@@ -91,6 +93,7 @@ impl Driver {
                 next_timer: AtomicU64::new(NEVER),
                 timers_shut_down: AtomicBool::new(false),
                 start,
+                clock: Clock::new(start),
             }),
             wake: Vec::new(),
         })
@@ -121,6 +124,12 @@ impl Driver {
     /// The first half of [`park`](Self::park): blocks in the poller (per `timeout`, bounded by
     /// the next timer) and leaves the events in its buffer. No resource is looked up yet.
     fn harvest(&mut self, timeout: Option<Duration>) -> Harvest {
+        #[cfg(feature = "test-util")]
+        if timeout.is_none() && self.inner.clock.is_paused() {
+            if let Some(harvest) = self.auto_advance() {
+                return harvest;
+            }
+        }
         let blocking = timeout != Some(Duration::ZERO);
         let wait = if blocking {
             self.begin_wait(timeout)
@@ -144,16 +153,45 @@ impl Driver {
         dispatched
     }
 
+    /// A paused clock with nothing else to do (the caller would block without a timeout)
+    /// jumps to the next timer's deadline, after a non-blocking poll found no I/O event.
+    /// `None` when it cannot (no timer, or a blocking closure in flight): then block as usual.
+    #[cfg(feature = "test-util")]
+    fn auto_advance(&mut self) -> Option<Harvest> {
+        if !self.inner.clock.can_auto_advance() {
+            return None;
+        }
+        let next = {
+            let wheel = crate::loom::lock(&self.inner.timers);
+            wheel.next_deadline().and_then(|ms| wheel.instant_of(ms))
+        }?;
+        let events = self.poller.poll(&self.inner.selector, Some(Duration::ZERO));
+        if events == 0 {
+            self.inner.clock.auto_advance_to(next);
+        }
+        // `blocking: true` makes the dispatch process the wheel unconditionally: the expiration
+        // we jumped to may be a higher level's slot start, earlier than `next_timer` (the
+        // earliest deadline), where the fast path would skip the wheel and never cascade.
+        Some(Harvest {
+            events,
+            blocking: true,
+        })
+    }
+
     /// Computes how long to block (the caller's timeout or the next timer, whichever is
     /// first) and records it, under the wheel lock, for `insert_timer` to compare against.
     fn begin_wait(&mut self, timeout: Option<Duration>) -> Option<Duration> {
         let mut wheel = crate::loom::lock(&self.inner.timers);
-        let now = Instant::now();
+        let now = self.inner.clock.now();
         let now_ms = wheel.now_ms(now);
         let caller_ms = timeout.map_or(NEVER, |t| {
             now_ms.saturating_add(u64::try_from(t.as_millis()).unwrap_or(NEVER))
         });
-        let timer_ms = wheel.next_deadline().unwrap_or(NEVER);
+        // A paused clock does not move while we wait: only a wake-up ends the wait.
+        let timer_ms = match self.inner.clock.is_paused() {
+            true => NEVER,
+            false => wheel.next_deadline().unwrap_or(NEVER),
+        };
         let until = caller_ms.min(timer_ms);
         wheel.set_wait_until(Some(until));
         if until == NEVER {
@@ -169,7 +207,14 @@ impl Driver {
     /// Fires due timers; after a blocking wait, also clears the recorded wait.
     fn fire_timers(&mut self, was_blocking: bool) -> usize {
         let inner = &*self.inner;
-        let now_ms = u64::try_from(inner.start.elapsed().as_millis()).unwrap_or(NEVER - 1);
+        let now_ms = u64::try_from(
+            inner
+                .clock
+                .now()
+                .saturating_duration_since(inner.start)
+                .as_millis(),
+        )
+        .unwrap_or(NEVER - 1);
         if !was_blocking && inner.next_timer.load(Ordering::Acquire) > now_ms {
             return 0;
         }
@@ -297,6 +342,34 @@ impl Handle {
             self.unpark();
         }
         key
+    }
+
+    /// The reactor's clock (paused, resumed and advanced by `rawrt::time`, feature
+    /// `test-util`).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The current time by the reactor's clock.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.inner.clock.now()
+    }
+
+    /// Fires the timers due by the clock now (after `advance` moved it), waking their tasks.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn fire_due_timers(&self) {
+        let mut wake = Vec::new();
+        {
+            let mut wheel = crate::loom::lock(&self.inner.timers);
+            let now_ms = wheel.now_ms(self.inner.clock.now());
+            wheel.process(now_ms, &mut wake);
+            self.inner
+                .next_timer
+                .store(wheel.next_deadline().unwrap_or(NEVER), Ordering::Release);
+        }
+        crate::util::wake_all(wake);
     }
 
     /// Whether the timer fired; if not, refreshes its waker.

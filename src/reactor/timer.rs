@@ -25,9 +25,170 @@
 //! The parked driver waits until the wheel's next expiration. It records that instant in
 //! `wait_until` *under the wheel lock*; a registration with an earlier deadline sees it under
 //! the same lock and writes the driver's eventfd, so a wait already in progress is cut short.
+//!
+//! # Clock
+//! The wheel reads time through the reactor's [`Clock`]. Without the `test-util` feature it is
+//! `std::time::Instant::now()` and nothing else. With it, the clock can be *paused*
+//! (`rawrt::time::pause`): it then stands still except when `advance` moves it, or when the
+//! driver, about to block with nothing to run and a timer pending, jumps it to that timer's
+//! deadline (auto-advance, in `Driver::harvest`). An unpaused clock costs one relaxed load.
 
 use std::task::Waker;
 use std::time::{Duration, Instant};
+
+/// The reactor's source of "now": the OS's monotonic clock, or (feature `test-util`) a
+/// paused, manually advanced one.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    /// The wheel's start: a paused clock stands on whole milliseconds after it, so that a
+    /// timer `advance`d to exactly is due (the wheel rounds deadlines up and now down).
+    #[cfg(feature = "test-util")]
+    start: Instant,
+    /// Whether `now` must consult `state` (set by the first `pause`, never cleared: after a
+    /// `resume` the clock runs again but keeps the offset `advance` gave it).
+    #[cfg(feature = "test-util")]
+    virtual_time: std::sync::atomic::AtomicBool,
+    #[cfg(feature = "test-util")]
+    state: std::sync::Mutex<ClockState>,
+}
+
+#[cfg(feature = "test-util")]
+#[derive(Debug)]
+struct ClockState {
+    /// The clock's reading when it was last paused (or moved by `advance`).
+    base: Instant,
+    /// `None` while paused; else when (OS time) it last resumed: now = base + elapsed since.
+    unfrozen: Option<Instant>,
+    /// Blocking-pool closures in flight: auto-advance waits for them (they may be what the
+    /// runtime is waiting for).
+    inhibit: usize,
+}
+
+impl Clock {
+    pub(crate) fn new(start: Instant) -> Clock {
+        #[cfg(not(feature = "test-util"))]
+        let _ = start;
+        Clock {
+            #[cfg(feature = "test-util")]
+            start,
+            #[cfg(feature = "test-util")]
+            virtual_time: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(feature = "test-util")]
+            state: std::sync::Mutex::new(ClockState {
+                base: Instant::now(),
+                unfrozen: Some(Instant::now()),
+                inhibit: 0,
+            }),
+        }
+    }
+
+    /// The current time.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        #[cfg(feature = "test-util")]
+        if self.virtual_time.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.lock().now();
+        }
+        Instant::now()
+    }
+
+    /// Whether the clock is paused (always false without `test-util`).
+    #[inline]
+    pub(crate) fn is_paused(&self) -> bool {
+        #[cfg(feature = "test-util")]
+        if self.virtual_time.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.lock().unfrozen.is_none();
+        }
+        false
+    }
+
+    #[cfg(feature = "test-util")]
+    fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl ClockState {
+    fn now(&self) -> Instant {
+        match self.unfrozen {
+            Some(since) => self.base + since.elapsed(),
+            None => self.base,
+        }
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl Clock {
+    /// Stops the clock. Errs (with the panic message) when it is already paused.
+    pub(crate) fn pause(&self) -> Result<(), &'static str> {
+        let mut st = self.lock();
+        if st.unfrozen.is_none() {
+            return Err("time is already frozen");
+        }
+        // Onto the wheel's millisecond grid (rounding up: never backwards).
+        let since = st.now().saturating_duration_since(self.start);
+        let ms = u64::try_from(since.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+        st.base = self.start + Duration::from_millis(ms);
+        st.unfrozen = None;
+        self.virtual_time
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Lets the clock run again from its current reading. Errs when it is not paused.
+    pub(crate) fn resume(&self) -> Result<(), &'static str> {
+        let mut st = self.lock();
+        if st.unfrozen.is_some() {
+            return Err("time is not frozen");
+        }
+        st.unfrozen = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Moves a paused clock forward by `d`. Errs when it is not paused.
+    pub(crate) fn advance(&self, d: Duration) -> Result<(), &'static str> {
+        let mut st = self.lock();
+        if st.unfrozen.is_some() {
+            return Err("time is not frozen");
+        }
+        st.base = st
+            .base
+            .checked_add(d)
+            .ok_or("overflow when advancing the paused clock")?;
+        Ok(())
+    }
+
+    /// Moves a paused clock forward to `to` (never back), unless blocking closures are in
+    /// flight; returns whether it moved.
+    pub(crate) fn auto_advance_to(&self, to: Instant) -> bool {
+        let mut st = self.lock();
+        if st.unfrozen.is_some() || st.inhibit > 0 {
+            return false;
+        }
+        if to > st.base {
+            st.base = to;
+        }
+        true
+    }
+
+    /// Whether a paused clock may auto-advance now (no blocking closure in flight).
+    pub(crate) fn can_auto_advance(&self) -> bool {
+        let st = self.lock();
+        st.unfrozen.is_none() && st.inhibit == 0
+    }
+
+    /// Holds off auto-advance while a blocking closure runs (`allow_auto_advance` ends it).
+    pub(crate) fn inhibit_auto_advance(&self) {
+        self.lock().inhibit += 1;
+    }
+
+    /// Ends one [`inhibit_auto_advance`](Self::inhibit_auto_advance).
+    pub(crate) fn allow_auto_advance(&self) {
+        let mut st = self.lock();
+        st.inhibit = st.inhibit.saturating_sub(1);
+    }
+}
 
 const LEVELS: usize = 6;
 const SLOT_BITS: u32 = 6;

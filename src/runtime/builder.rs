@@ -90,6 +90,8 @@ pub struct Builder {
     spread_threshold: std::time::Duration,
     max_blocking_threads: usize,
     thread_keep_alive: std::time::Duration,
+    #[cfg(feature = "test-util")]
+    start_paused: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +136,8 @@ impl Builder {
             spread_threshold: std::time::Duration::from_micros(200),
             max_blocking_threads: 512,
             thread_keep_alive: std::time::Duration::from_secs(10),
+            #[cfg(feature = "test-util")]
+            start_paused: false,
         }
     }
 
@@ -180,6 +184,27 @@ impl Builder {
 
     /// As [`enable_all`](Self::enable_all): timers are always on.
     pub fn enable_time(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Starts the runtime with its clock paused, as if it called [`crate::time::pause`]
+    /// first (feature `test-util`). Only for the current-thread flavour: `build` fails with
+    /// `InvalidInput` on a multi-thread builder.
+    ///
+    /// ```
+    /// use rawrt::time::{sleep, Duration, Instant};
+    ///
+    /// let rt = rawrt::Builder::new_current_thread().start_paused(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_secs(86_400)).await; // a simulated day, at once
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(86_400));
+    /// });
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
+        self.start_paused = paused;
         self
     }
 
@@ -415,6 +440,13 @@ impl Builder {
         if self.kind == Kind::CurrentThread {
             return self.build_current_thread();
         }
+        #[cfg(feature = "test-util")]
+        if self.start_paused {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "rawrt: start_paused requires a current-thread runtime",
+            ));
+        }
         let num_workers = self.resolve_workers()?;
         let blocking = self.blocking_pool()?;
         let driver = reactor::Driver::new(self.max_io_events_per_tick)?;
@@ -474,6 +506,11 @@ impl Builder {
     fn build_current_thread(&mut self) -> io::Result<Runtime> {
         let blocking = self.blocking_pool()?;
         let driver = reactor::Driver::new(self.max_io_events_per_tick)?;
+        #[cfg(feature = "test-util")]
+        if self.start_paused {
+            // A new clock is never paused yet: this cannot fail.
+            let _ = driver.handle().clock().pause();
+        }
         let handle = current_thread::Handle::new(
             driver,
             blocking,

@@ -66,6 +66,27 @@ pub(crate) fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
     context::exit_runtime(|| coop::with_unconstrained(f))
 }
 
+/// Holds off a paused clock's auto-advance while it lives (feature `test-util`).
+#[cfg(feature = "test-util")]
+struct InhibitAutoAdvance(reactor::Handle);
+
+#[cfg(feature = "test-util")]
+impl InhibitAutoAdvance {
+    fn new(reactor: &reactor::Handle) -> InhibitAutoAdvance {
+        reactor.clock().inhibit_auto_advance();
+        InhibitAutoAdvance(reactor.clone())
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl Drop for InhibitAutoAdvance {
+    fn drop(&mut self) {
+        self.0.clock().allow_auto_advance();
+        // The driver may be blocked waiting only because of us: let it re-check.
+        self.0.unpark();
+    }
+}
+
 /// A runtime's scheduler, as held by `rawrt::Handle` and by the thread-local context.
 #[derive(Clone)]
 pub(crate) enum Handle {
@@ -100,7 +121,13 @@ impl Handle {
         R: Send + 'static,
     {
         let handle = self.clone();
+        // A paused clock must not auto-advance past a closure still running (feature
+        // `test-util`): held from here until the closure ends or is dropped unrun.
+        #[cfg(feature = "test-util")]
+        let inhibit = InhibitAutoAdvance::new(self.reactor());
         self.blocking().spawn(move || {
+            #[cfg(feature = "test-util")]
+            let _inhibit = inhibit;
             let _current = context::set_current(handle);
             f()
         })

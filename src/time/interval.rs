@@ -3,9 +3,9 @@
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{sleep_until, Sleep};
+use super::{sleep_until, Instant, Sleep};
 
 /// What an [`Interval`] does with ticks it missed (the task was not polled in time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,23 +24,29 @@ pub enum MissedTickBehavior {
 impl MissedTickBehavior {
     fn next(self, scheduled: Instant, now: Instant, period: Duration) -> Instant {
         match self {
-            MissedTickBehavior::Burst => scheduled + period,
-            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Burst => add_or_far(scheduled, period),
+            MissedTickBehavior::Delay => add_or_far(now, period),
             MissedTickBehavior::Skip => {
                 let behind = now.saturating_duration_since(scheduled).as_nanos();
                 let p = period.as_nanos().max(1);
                 let periods = behind / p + 1;
                 let add = Duration::from_nanos(u64::try_from(p * periods).unwrap_or(u64::MAX));
-                scheduled + add
+                add_or_far(scheduled, add)
             }
         }
     }
 }
 
+/// `at + d`, or "never" (about 30 years out) when that cannot be represented: an interval of
+/// `Duration::MAX` ticks once, then waits forever instead of overflowing.
+fn add_or_far(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or_else(Instant::far_future)
+}
+
 /// Ticks every `period`, the first tick at once.
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use rawrt::time::{Duration, Instant};
 /// let rt = rawrt::Runtime::new().unwrap();
 /// rt.block_on(async {
 ///     let start = Instant::now();
@@ -98,8 +104,8 @@ impl Interval {
         let scheduled = self.delay.deadline();
         let now = Instant::now();
         // On time (within one ms of timer resolution) follows the schedule exactly.
-        let next = if now <= scheduled + Duration::from_millis(1) {
-            scheduled + self.period
+        let next = if now <= add_or_far(scheduled, Duration::from_millis(1)) {
+            add_or_far(scheduled, self.period)
         } else {
             self.missed.next(scheduled, now, self.period)
         };
@@ -109,7 +115,38 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        Pin::new(&mut self.delay).reset(Instant::now() + self.period);
+        self.reset_at(add_or_far(Instant::now(), self.period));
+    }
+
+    /// Restarts the schedule from now: the next tick is immediate, the following ones a
+    /// period apart from it.
+    pub fn reset_immediately(&mut self) {
+        self.reset_at(Instant::now());
+    }
+
+    /// Restarts the schedule: the next tick is `after` from now, then every period.
+    pub fn reset_after(&mut self, after: Duration) {
+        self.reset_at(add_or_far(Instant::now(), after));
+    }
+
+    /// Restarts the schedule: the next tick is at `deadline` (at once if it has passed), then
+    /// every period.
+    ///
+    /// ```
+    /// use rawrt::time::{interval, Duration, Instant};
+    ///
+    /// let rt = rawrt::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let mut every = interval(Duration::from_secs(3600));
+    ///     every.tick().await; // the first tick is immediate
+    ///     let soon = Instant::now() + Duration::from_millis(5);
+    ///     every.reset_at(soon);
+    ///     assert_eq!(every.tick().await, soon);
+    /// });
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn reset_at(&mut self, deadline: Instant) {
+        Pin::new(&mut self.delay).reset(deadline);
     }
 
     /// The period.

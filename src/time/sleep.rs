@@ -4,7 +4,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::Instant;
 
 use crate::reactor;
 use crate::reactor::timer::TimerKey;
@@ -14,7 +16,7 @@ use crate::scheduler::coop;
 /// Waits until `duration` has elapsed.
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use rawrt::time::{Duration, Instant};
 /// let rt = rawrt::Runtime::new().unwrap();
 /// rt.block_on(async {
 ///     let start = Instant::now();
@@ -54,7 +56,7 @@ impl Sleep {
 
     /// The deadline (for a deadline too far to represent: about 30 years from now).
     pub fn deadline(&self) -> Instant {
-        self.deadline.unwrap_or_else(far_future)
+        self.deadline.unwrap_or_else(Instant::far_future)
     }
 
     /// Whether the deadline has been reached (as observed by a poll).
@@ -74,11 +76,6 @@ impl Sleep {
             handle.remove_timer(key);
         }
     }
-}
-
-/// Stand-in for "never": 30 years out, like other runtimes use.
-pub(crate) fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 impl Future for Sleep {
@@ -104,10 +101,6 @@ impl Sleep {
                 }
             }
             None => {
-                if this.deadline.is_some_and(|d| d <= Instant::now()) {
-                    this.elapsed = true;
-                    return Poll::Ready(());
-                }
                 let handle = match with_current_reactor(reactor::Handle::clone) {
                     Some(h) => h,
                     None => panic!(
@@ -115,7 +108,12 @@ impl Sleep {
                          runtime to drive them (poll it from a task or inside block_on)"
                     ),
                 };
-                let key = handle.insert_timer(this.deadline, cx.waker().clone());
+                if this.deadline.is_some_and(|d| d.into_std() <= handle.now()) {
+                    this.elapsed = true;
+                    return Poll::Ready(());
+                }
+                let key =
+                    handle.insert_timer(this.deadline.map(Instant::into_std), cx.waker().clone());
                 this.entry = Some((handle, key));
                 return Poll::Pending;
             }

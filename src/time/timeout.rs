@@ -4,9 +4,9 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{sleep, sleep_until, Sleep};
+use super::{sleep, sleep_until, Instant, Sleep};
 use crate::scheduler::coop;
 
 /// The error of [`timeout`]: the deadline passed first.
