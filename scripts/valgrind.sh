@@ -99,6 +99,8 @@ suite=(
     "tests/tasks_more.rs|"
     "tests/tokio_io.rs|"
     "tests/hyper_client.rs|"
+    "tests/time_paused.rs|"
+    "tests/macros.rs|"
 )
 
 valgrind_opts=(

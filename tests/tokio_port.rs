@@ -14,6 +14,7 @@ mod on_rawrt {
     use rawrt as tokio;
     include!("ported/app.rs");
     include!("ported/app_sync.rs");
+    include!("ported/app_macros.rs");
 }
 
 #[test]
@@ -49,4 +50,20 @@ fn the_same_tokio_tasks_and_sync_program_behaves_the_same_on_rawrt() {
         "local: 10",
     ];
     assert_eq!(rawrt, want);
+}
+
+#[test]
+fn tokio_macros_and_the_paused_clock_port_by_renaming() {
+    let rawrt = common::with_timeout(
+        "macros on rawrt",
+        common::LIMIT,
+        on_rawrt::macros_and_paused_clock,
+    );
+    assert_eq!(
+        rawrt,
+        [
+            "paused: 86400 s simulated, fast true",
+            "macros: join 1+2, select first then ready, try_join Err(\"no\")",
+        ]
+    );
 }

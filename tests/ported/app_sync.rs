@@ -162,3 +162,4 @@ async fn sync_scenarios() -> Vec<String> {
     ));
     log
 }
+
