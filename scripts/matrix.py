@@ -127,7 +127,7 @@ def main():
             sys.exit(f"matrix: {tool} not found (apt-get install -y wrk nghttp2-client util-linux)")
     if not (args.hello and args.tokio):
         print("matrix: building hello and tokio_hello (release profile)", file=sys.stderr)
-        subprocess.run(["cargo", "build", "--release", "--features", "full", "--example", "hello",
+        subprocess.run(["cargo", "build", "--release", "--features", "hyper", "--example", "hello",
                         "--example", "tokio_hello"], cwd=ROOT, check=True)
     hello = args.hello or os.path.join(ROOT, "target", "release", "examples", "hello")
     tokio = args.tokio or os.path.join(ROOT, "target", "release", "examples", "tokio_hello")
