@@ -5,7 +5,7 @@ use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::time::Duration;
 
 /// A measurement of the monotonic clock, as `std::time::Instant` — but read through the
-/// runtime, so that a paused clock (feature `test-util`, [`pause`](crate::time::pause)) moves
+/// runtime, so that a paused clock (feature `test-util`, `time::pause`) moves
 /// it. Without `test-util`, [`Instant::now`] is `std::time::Instant::now()`.
 ///
 /// Differences saturate at zero as Tokio's do: `earlier - later` is `Duration::ZERO`, not a

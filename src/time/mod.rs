@@ -12,8 +12,8 @@
 //! be polled inside a rawrt runtime).
 //!
 //! # Pausing the clock (feature `test-util`)
-//! [`pause`] stops the current-thread runtime's clock: [`Instant::now`] (inside the runtime)
-//! and every timer then follow a simulated time that moves only by [`advance`], or by
+//! `pause` stops the current-thread runtime's clock: [`Instant::now`] (inside the runtime)
+//! and every timer then follow a simulated time that moves only by `advance`, or by
 //! *auto-advance*: when the runtime has nothing to run and would block with a timer pending
 //! (and no `spawn_blocking` closure in flight), the clock jumps straight to that timer's
 //! deadline. A test that sleeps for a simulated day thus finishes at once. The check sits in
