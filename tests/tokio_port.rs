@@ -14,6 +14,7 @@ mod on_rawrt {
     use rawrt as tokio;
     include!("ported/app.rs");
     include!("ported/app_sync.rs");
+    #[cfg(all(feature = "macros", feature = "test-util"))]
     include!("ported/app_macros.rs");
 }
 
@@ -52,6 +53,7 @@ fn the_same_tokio_tasks_and_sync_program_behaves_the_same_on_rawrt() {
     assert_eq!(rawrt, want);
 }
 
+#[cfg(all(feature = "macros", feature = "test-util"))]
 #[test]
 fn tokio_macros_and_the_paused_clock_port_by_renaming() {
     let rawrt = common::with_timeout(
