@@ -59,6 +59,10 @@ fi
 # tests/process.rs exercises that path); the tests that open pidfds themselves, and the one
 # that needs exec failures reported (valgrind runs a missing program's exec its own way), are
 # skipped there.
+# tests/tokio_io.rs's TLS test is skipped: ring's assembly (the handshake's key exchange and
+# AEAD) writes bytes memcheck cannot see initialised, so the `sendmsg` of the TLS records is
+# reported as sending uninitialised memory — third-party crypto, not rawrt's code (the same
+# test's plain-socket siblings run).
 # "source file of the test target|extra libtest arguments"
 suite=(
     "sys/src/lib.rs|"
@@ -97,7 +101,7 @@ suite=(
     "tests/sync_locks.rs|"
     "tests/sync_channels.rs|"
     "tests/tasks_more.rs|"
-    "tests/tokio_io.rs|"
+    "tests/tokio_io.rs|--skip tls_handshake"
     "tests/hyper_client.rs|"
     "tests/time_paused.rs|"
     "tests/macros.rs|"
