@@ -39,17 +39,22 @@ pub fn run_sync() -> Vec<String> {
 async fn sync_scenarios() -> Vec<String> {
     let mut log = Vec::new();
 
-    // JoinSet: results in completion order; abort.
+    // JoinSet: results in completion order (released one at a time, in the order 1, 2, 0);
+    // abort.
     let mut set = tokio::task::JoinSet::new();
-    for (i, ms) in [(0u64, 60u64), (1, 20), (2, 40)] {
+    let mut release = Vec::new();
+    for i in 0..3u64 {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        release.push(Some(tx));
         set.spawn(async move {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
+            rx.await.unwrap();
             i
         });
     }
     let mut order = Vec::new();
-    while let Some(res) = set.join_next().await {
-        order.push(res.unwrap());
+    for i in [1usize, 2, 0] {
+        release[i].take().unwrap().send(()).unwrap();
+        order.push(set.join_next().await.unwrap().unwrap());
     }
     let stuck = set.spawn(std::future::pending::<u64>());
     stuck.abort();
@@ -89,14 +94,16 @@ async fn sync_scenarios() -> Vec<String> {
     let sem = Arc::new(tokio::sync::Semaphore::new(2));
     let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Two permits, and the holders meet in pairs at a barrier: exactly two at a time.
+    let pair = Arc::new(tokio::sync::Barrier::new(2));
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..6 {
-        let (sem, running, peak) = (sem.clone(), running.clone(), peak.clone());
+        let (sem, running, peak, pair) = (sem.clone(), running.clone(), peak.clone(), pair.clone());
         set.spawn(async move {
             let _permit = sem.acquire_owned().await.unwrap();
             let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
             peak.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            pair.wait().await;
             running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
     }
