@@ -37,7 +37,11 @@ fn a_panicking_waker_leaves_the_runtime_serving_and_its_drop_returning() {
         rt.block_on(async {
             // A timer and a socket read, each with a waker that panics when the driver
             // wakes it, and beside them ordinary tasks waiting on the same driver batch.
-            let mut sleep = Box::pin(rawrt::time::sleep(Duration::from_millis(10)));
+            // One deadline for the panicking sleep and the bystanders, so that they fire in
+            // one timer batch; far enough ahead (200 ms) that the first poll, slow under
+            // valgrind, still finds it pending.
+            let deadline = rawrt::time::Instant::now() + Duration::from_millis(200);
+            let mut sleep = Box::pin(rawrt::time::sleep_until(deadline));
             register_panicking_waker(&mut sleep);
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -47,10 +51,10 @@ fn a_panicking_waker_leaves_the_runtime_serving_and_its_drop_returning() {
             let mut read = Box::pin(server.read(&mut buf));
             register_panicking_waker(&mut read);
             let bystanders: Vec<_> = (0..8)
-                .map(|_| rawrt::spawn(rawrt::time::sleep(Duration::from_millis(10))))
+                .map(|_| rawrt::spawn(rawrt::time::sleep_until(deadline)))
                 .collect();
             client.write_all(b"x").await.unwrap();
-            rawrt::time::sleep(Duration::from_millis(50)).await;
+            rawrt::time::sleep_until(deadline + Duration::from_millis(50)).await;
             for b in bystanders {
                 b.await.unwrap();
             }
