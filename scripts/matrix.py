@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The load matrix: examples/hello (rawrt) against examples/tokio_hello (Tokio + hyper), side
-by side, over every load shape that matters, so that no scheduling change wins one cell and
-loses the rest.
+"""The load matrix: examples/hello (rawrt) against examples/tokio_hello (the same program on
+Tokio: hyper-util's auto builder, header_read_timeout on the runtime's timer, the graceful
+watcher and first-request deadline around each connection), side by side, over every load
+shape that matters, so that no scheduling change wins one cell and loses the rest.
 
     python3 scripts/matrix.py [--rounds 5] [--secs 5] [--workers 2] [--only h1-100,h2-10]
                               [--hello PATH] [--tokio PATH] [--json FILE]

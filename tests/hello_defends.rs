@@ -1,7 +1,10 @@
 //! The hello example defends itself (issue 15): a slowloris client is closed by
 //! `header_read_timeout`; a thousand connections that send half an HTTP/2 preface cost the
 //! server almost no CPU; `SIGTERM` with a stalled client exits 0 once the drain deadline
-//! passes. Each test runs `target/<profile>/examples/hello` as a child process.
+//! passes. Each test runs `target/<profile>/examples/hello` as a child process. The
+//! comparison server, `examples/tokio_hello`, is the same program on Tokio; the slowloris,
+//! drain and curl/h2load checks run against it too, so that the benchmark compares two
+//! servers that do the same work.
 #![cfg(feature = "hyper")]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -10,14 +13,15 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn hello_bin() -> PathBuf {
+/// `target/<profile>/examples/<name>`.
+fn example_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = profile_dir.join("examples").join("hello");
+    let bin = profile_dir.join("examples").join(name);
     assert!(
         bin.exists(),
         "{} is missing: `cargo test --features full` builds it; when running this file alone, \
-         add `--example hello`",
+         add `--example {name}`",
         bin.display()
     );
     bin
@@ -31,7 +35,11 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
-        let mut child = Command::new(hello_bin())
+        Server::start_example("hello", extra)
+    }
+
+    fn start_example(name: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(example_bin(name))
             .args(["--addr", "127.0.0.1:0", "--workers", "2"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -71,7 +79,7 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "hello did not exit within {limit:?}"
+                "the server did not exit within {limit:?}"
             );
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -125,7 +133,16 @@ fn time_to_close(what: &str, c: &mut TcpStream, limit: Duration) -> Duration {
 
 #[test]
 fn a_slowloris_client_is_closed_by_the_header_read_timeout() {
-    let server = Server::start(&["--header-read-timeout-ms", "500"]);
+    slowloris_and_silent_clients_are_closed("hello");
+}
+
+#[test]
+fn tokio_hello_closes_slowloris_and_silent_clients_too() {
+    slowloris_and_silent_clients_are_closed("tokio_hello");
+}
+
+fn slowloris_and_silent_clients_are_closed(example: &str) {
+    let server = Server::start_example(example, &["--header-read-timeout-ms", "500"]);
     let mut slow = TcpStream::connect(server.addr).unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     // A byte now and then does not extend the deadline.
@@ -183,12 +200,24 @@ fn half_preface_connections_cost_almost_no_cpu() {
 
 #[test]
 fn sigterm_with_a_stalled_client_exits_zero_after_the_drain_deadline() {
-    let mut server = Server::start(&[
-        "--header-read-timeout-ms",
-        "60000",
-        "--drain-timeout-ms",
-        "700",
-    ]);
+    sigterm_drains_until_the_deadline("hello");
+}
+
+#[test]
+fn tokio_hello_drains_on_sigterm_the_same_way() {
+    sigterm_drains_until_the_deadline("tokio_hello");
+}
+
+fn sigterm_drains_until_the_deadline(example: &str) {
+    let mut server = Server::start_example(
+        example,
+        &[
+            "--header-read-timeout-ms",
+            "60000",
+            "--drain-timeout-ms",
+            "700",
+        ],
+    );
     assert!(get(server.addr).ends_with("Hello, World!"));
     // A client stuck in the middle of a request head, far from its header timeout.
     let mut stalled = TcpStream::connect(server.addr).unwrap();
@@ -211,7 +240,16 @@ fn sigterm_with_a_stalled_client_exits_zero_after_the_drain_deadline() {
 /// `.ci/run` installs both; elsewhere a missing tool is skipped with a message.
 #[test]
 fn curl_and_h2load_get_hello_with_zero_failures() {
-    let server = Server::start(&[]);
+    curl_and_h2load_succeed("hello");
+}
+
+#[test]
+fn curl_and_h2load_get_tokio_hello_with_zero_failures() {
+    curl_and_h2load_succeed("tokio_hello");
+}
+
+fn curl_and_h2load_succeed(example: &str) {
+    let server = Server::start_example(example, &[]);
     let url = format!("http://{}/", server.addr);
     match Command::new("curl").arg("--version").output() {
         Err(_) => eprintln!("skipped curl: not installed"),

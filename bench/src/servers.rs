@@ -10,14 +10,14 @@
 //!   closes it, accept the next. The other clients wait in the listen backlog.
 //! - **threads**: std only, one OS thread per connection, same connection code.
 //! - **rawrt**: hyper 1.x `http1` on a rawrt multi-thread runtime (the service of
-//!   `examples/hello.rs`), on the backend this binary was built with ([`BACKEND`]).
+//!   `examples/hello.rs`, without its timers and graceful shutdown), on the backend this binary was built with ([`BACKEND`]).
 //! - **rawrt-mio**: the same server on rawrt's mio backend. The backend is chosen at compile
 //!   time (`--features mio`), so in the usual build this row is served by a second build of
 //!   this benchmark, with the feature, running `--serve rawrt` (see [`crate::mio_build`]); in a
 //!   build with the feature it is this binary's own rawrt server, and `--serve rawrt-mio`
 //!   is accepted as another name for it.
 //! - **tokio**: hyper 1.x `http1` on a Tokio multi-thread runtime, same worker count (the
-//!   server of `examples/tokio_hello.rs`).
+//!   service of `examples/tokio_hello.rs`, likewise without timers).
 //!
 //! The async servers speak HTTP/1.1 only (no HTTP/2 sniffing), so that rawrt and Tokio run
 //! the same hyper code path.
