@@ -15,7 +15,9 @@ the last CPU (`taskset`). Each cell: both servers warmed up, then ROUNDS rounds 
 the order (A B, B A, ...); per round the ratio rawrt/Tokio of req/s and of p99; the table
 shows each side's median and the median of the paired ratios (readable on a machine whose
 speed drifts between rounds). p99 comes from wrk's --latency, and for h2load from its
-per-request log. Needs wrk and h2load (apt-get install -y wrk nghttp2-client).
+per-request log. The Steal column is the share of CPU time the hypervisor gave to other
+guests during the cell (/proc/stat): on a shared VM, the rounds of a cell with high steal
+are noisier. Needs wrk and h2load (apt-get install -y wrk nghttp2-client).
 """
 
 import argparse
@@ -108,6 +110,25 @@ def run_h2load(cpu, port, conns, secs):
     return rps, p99, errors
 
 
+def cpu_times():
+    """The aggregate `cpu` line of /proc/stat (ticks), or None without /proc."""
+    try:
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_pct(before, after):
+    """Steal (field 8: time the hypervisor gave this VM's CPUs to others) as a percentage of
+    all CPU time between two samples; NaN without /proc or with no steal field."""
+    if not before or not after or len(before) < 8:
+        return float("nan")
+    d = [b - a for a, b in zip(before, after)]
+    total = sum(d[:8])
+    return 100.0 * d[7] / total if total else float("nan")
+
+
 def measure(tool, cpu, port, conns, secs):
     return (run_wrk if tool == "wrk" else run_h2load)(cpu, port, conns, secs)
 
@@ -150,6 +171,7 @@ def main():
             for name in ("rawrt", "tokio"):
                 measure(tool, load_cpu, servers[name], conns, 1)  # warm-up
             rounds = []
+            stat_before = cpu_times()
             for r in range(args.rounds):
                 order = ("rawrt", "tokio") if r % 2 == 0 else ("tokio", "rawrt")
                 got = {}
@@ -159,6 +181,7 @@ def main():
                 print(f"[{key} round {r + 1}/{args.rounds}] rawrt {got['rawrt'][0]:,.0f} req/s "
                       f"p99 {got['rawrt'][1]:.2f} ms | tokio {got['tokio'][0]:,.0f} req/s "
                       f"p99 {got['tokio'][1]:.2f} ms", file=sys.stderr)
+            steal = steal_pct(stat_before, cpu_times())
             med = lambda xs: statistics.median(xs)
             row = {
                 "cell": key, "label": label,
@@ -169,6 +192,7 @@ def main():
                 "rps_ratio": med([g["rawrt"][0] / g["tokio"][0] for g in rounds]),
                 "p99_ratio": med([g["rawrt"][1] / g["tokio"][1] for g in rounds]),
                 "errors": sum(g["rawrt"][2] + g["tokio"][2] for g in rounds),
+                "steal_pct": steal,
                 "rounds": [{k: list(v) for k, v in g.items()} for g in rounds],
             }
             results.append(row)
@@ -182,13 +206,15 @@ def main():
     print(f"\nrawrt (examples/hello) vs Tokio (examples/tokio_hello): {args.workers} workers each, "
           f"servers on CPUs {','.join(map(str, cpus))}, load pinned to CPU {load_cpu}, "
           f"{args.rounds} rounds x {args.secs} s, A B alternating; medians, and the median of "
-          f"the paired per-round ratios\n")
-    print("| Load | rawrt req/s | Tokio req/s | req/s ratio | rawrt p99 | Tokio p99 | p99 ratio | Errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          f"the paired per-round ratios; steal: the CPU time the hypervisor took from this machine "
+          f"during the cell (a busy host: the rounds are noisier)\n")
+    print("| Load | rawrt req/s | Tokio req/s | req/s ratio | rawrt p99 | Tokio p99 | p99 ratio "
+          "| Errors | Steal |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['label']} | {r['rawrt_rps']:,.0f} | {r['tokio_rps']:,.0f} | {r['rps_ratio']:.3f} "
               f"| {r['rawrt_p99_ms']:.2f} ms | {r['tokio_p99_ms']:.2f} ms | {r['p99_ratio']:.3f} "
-              f"| {r['errors']} |")
+              f"| {r['errors']} | {r['steal_pct']:.1f} % |")
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump({"workers": args.workers, "rounds": args.rounds, "secs": args.secs,
