@@ -56,6 +56,7 @@ use std::fmt;
 use std::future::poll_fn;
 use std::task::{Context, Poll, Waker};
 
+use super::waiters::{ClosedState, ClosedWaiter, WaiterKey, Wakers};
 use crate::loom::lock;
 use crate::loom::sync::{Arc, Mutex};
 use crate::scheduler::coop;
@@ -191,9 +192,18 @@ struct State<T> {
     weak_senders: usize,
     receivers: usize,
     /// One slot per pending `recv()` future: its waker, taken by a send or the last sender.
-    rx_waiters: Slab<Option<Waker>>,
+    rx_waiters: Wakers,
     /// One slot per pending `Sender::closed()` future.
-    closed_waiters: Slab<Option<Waker>>,
+    closed_waiters: Wakers,
+}
+
+impl<T> ClosedState for State<T> {
+    fn is_closed(&self) -> bool {
+        self.receivers == 0
+    }
+    fn closed_waiters(&mut self) -> &mut Wakers {
+        &mut self.closed_waiters
+    }
 }
 
 struct Slot<T> {
@@ -355,10 +365,7 @@ impl<T> Sender<T> {
     /// });
     /// ```
     pub async fn closed(&self) {
-        let mut waiter = ClosedWaiter {
-            shared: &self.shared,
-            key: None,
-        };
+        let mut waiter = ClosedWaiter::new(&self.shared.state);
         poll_fn(|cx| coop::poll_budgeted(cx, |cx| waiter.poll_closed(cx))).await
     }
 }
@@ -372,53 +379,6 @@ fn subscribe<T>(shared: &Arc<Shared<T>>) -> Receiver<T> {
     Receiver {
         shared: shared.clone(),
         next,
-    }
-}
-
-/// Replaces the waker in `slot` unless it would wake the same task; returns the old one, to be
-/// dropped after unlocking.
-fn update_waker(slot: &mut Option<Waker>, cx: &Context<'_>) -> Option<Waker> {
-    match slot {
-        Some(w) if w.will_wake(cx.waker()) => None,
-        _ => slot.replace(cx.waker().clone()),
-    }
-}
-
-/// A `Sender::closed()` future's slot, freed when it completes or is dropped.
-struct ClosedWaiter<'a, T> {
-    shared: &'a Shared<T>,
-    key: Option<usize>,
-}
-
-impl<T> ClosedWaiter<'_, T> {
-    fn poll_closed(&mut self, cx: &Context<'_>) -> Poll<()> {
-        let mut stale = None;
-        let poll = {
-            let mut state = lock(&self.shared.state);
-            if state.receivers == 0 {
-                if let Some(k) = self.key.take() {
-                    stale = state.closed_waiters.remove(k);
-                }
-                Poll::Ready(())
-            } else {
-                match self.key {
-                    Some(k) => stale = update_waker(state.closed_waiters.get_mut(k), cx),
-                    None => self.key = Some(state.closed_waiters.insert(Some(cx.waker().clone()))),
-                }
-                Poll::Pending
-            }
-        };
-        drop(stale);
-        poll
-    }
-}
-
-impl<T> Drop for ClosedWaiter<'_, T> {
-    fn drop(&mut self) {
-        if let Some(k) = self.key.take() {
-            let waker = lock(&self.shared.state).closed_waiters.remove(k);
-            drop(waker);
-        }
     }
 }
 
@@ -496,7 +456,7 @@ impl<T> Drop for WeakSender<T> {
 fn find<T>(
     shared: &Shared<T>,
     next: &mut u64,
-    waiter: Option<(&mut Option<usize>, &Context<'_>)>,
+    waiter: Option<(&mut WaiterKey, &Context<'_>)>,
 ) -> Found<T> {
     let mut stale = None;
     let found = {
@@ -515,17 +475,10 @@ fn find<T>(
             Found::Empty
         };
         if let Some((key, cx)) = waiter {
-            match (&found, *key) {
-                (Found::Empty, Some(k)) => stale = update_waker(state.rx_waiters.get_mut(k), cx),
-                (Found::Empty, None) => {
-                    *key = Some(state.rx_waiters.insert(Some(cx.waker().clone())))
-                }
-                (_, Some(k)) => {
-                    stale = state.rx_waiters.remove(k);
-                    *key = None;
-                }
-                (_, None) => {}
-            }
+            stale = match found {
+                Found::Empty => key.wait(&mut state.rx_waiters, cx),
+                _ => key.release(&mut state.rx_waiters),
+            };
         }
         found
     };
@@ -603,7 +556,7 @@ impl<T: Clone> Receiver<T> {
     pub async fn recv(&mut self) -> Result<T, RecvError> {
         let mut waiter = RecvWaiter {
             shared: &self.shared,
-            key: None,
+            key: WaiterKey::new(),
         };
         poll_fn(|cx| {
             coop::poll_budgeted(cx, |cx| {
@@ -653,13 +606,13 @@ impl<T: Clone> Receiver<T> {
 /// A `recv()` future's waiter slot, freed when the future is dropped.
 struct RecvWaiter<'a, T> {
     shared: &'a Shared<T>,
-    key: Option<usize>,
+    key: WaiterKey,
 }
 
 impl<T> Drop for RecvWaiter<'_, T> {
     fn drop(&mut self) {
-        if let Some(k) = self.key.take() {
-            let waker = lock(&self.shared.state).rx_waiters.remove(k);
+        if self.key.is_registered() {
+            let waker = self.key.release(&mut lock(&self.shared.state).rx_waiters);
             drop(waker);
         }
     }

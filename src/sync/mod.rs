@@ -31,6 +31,7 @@ mod locks;
 pub mod mpsc;
 mod notify;
 pub mod oneshot;
+mod waiters;
 pub mod watch;
 
 pub use locks::*;

@@ -104,11 +104,11 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::future::poll_fn;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use super::waiters::{update_waker, ClosedState, ClosedWaiter, Wakers};
 use crate::loom::lock;
 use crate::loom::sync::{Arc, Mutex};
 use crate::scheduler::coop;
@@ -258,7 +258,7 @@ struct Shared<T> {
     /// Keys of the `Waiting` slots, oldest first.
     send_queue: VecDeque<usize>,
     /// One slot per pending `closed()` future: its waker (taken when woken).
-    closed_waiters: Slab<Option<Waker>>,
+    closed_waiters: Wakers,
 }
 
 /// A reserving future's slot.
@@ -524,12 +524,12 @@ impl<T> Shared<T> {
     }
 }
 
-/// Stores `cx`'s waker in `slot` unless it is already there; returns the replaced waker, to be
-/// dropped after the lock is released.
-fn update_waker(slot: &mut Option<Waker>, cx: &Context<'_>) -> Option<Waker> {
-    match slot {
-        Some(w) if w.will_wake(cx.waker()) => None,
-        _ => slot.replace(cx.waker().clone()),
+impl<T> ClosedState for Shared<T> {
+    fn is_closed(&self) -> bool {
+        self.rx_closed
+    }
+    fn closed_waiters(&mut self) -> &mut Wakers {
+        &mut self.closed_waiters
     }
 }
 
@@ -620,11 +620,8 @@ impl<T> Chan<T> {
     }
 
     async fn closed(&self) {
-        ClosedFuture {
-            chan: self,
-            key: None,
-        }
-        .await
+        let mut waiter = ClosedWaiter::new(&self.shared);
+        poll_fn(|cx| waiter.poll_closed(cx)).await
     }
 }
 
@@ -1180,50 +1177,6 @@ impl<T> Drop for WeakUnboundedSender<T> {
     }
 }
 
-/// The future inside the `closed()` methods; `key` is its waker slot once registered.
-struct ClosedFuture<'a, T> {
-    chan: &'a Chan<T>,
-    key: Option<usize>,
-}
-
-impl<T> Future for ClosedFuture<'_, T> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let chan = self.chan;
-        let (poll, stale) = {
-            let mut shared = lock(&chan.shared);
-            if shared.rx_closed {
-                let stale = self.key.take().map(|key| shared.closed_waiters.remove(key));
-                (Poll::Ready(()), stale.flatten())
-            } else {
-                match self.key {
-                    Some(key) => {
-                        let stale = update_waker(shared.closed_waiters.get_mut(key), cx);
-                        (Poll::Pending, stale)
-                    }
-                    None => {
-                        let key = shared.closed_waiters.insert(Some(cx.waker().clone()));
-                        self.key = Some(key);
-                        (Poll::Pending, None)
-                    }
-                }
-            }
-        };
-        drop(stale);
-        poll
-    }
-}
-
-impl<T> Drop for ClosedFuture<'_, T> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            let waker = lock(&self.chan.shared).closed_waiters.remove(key);
-            drop(waker);
-        }
-    }
-}
-
 impl<T> Receiver<T> {
     /// Receives the next value, waiting while the buffer is empty.
     ///
@@ -1594,6 +1547,7 @@ impl<T> fmt::Debug for PermitIterator<'_, T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use std::future::Future;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::task::Wake;
 

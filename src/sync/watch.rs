@@ -54,6 +54,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{Context, Poll, Waker};
 
+use super::waiters::{ClosedState, ClosedWaiter, WaiterKey, Wakers};
 use crate::loom::lock;
 use crate::loom::sync::{Arc, Mutex};
 use crate::scheduler::coop;
@@ -169,9 +170,18 @@ struct State {
     senders: usize,
     receivers: usize,
     /// One slot per pending `changed()`-style future: its waker, taken by a send.
-    rx_waiters: Slab<Option<Waker>>,
+    rx_waiters: Wakers,
     /// One slot per pending `Sender::closed()` future.
-    closed_waiters: Slab<Option<Waker>>,
+    closed_waiters: Wakers,
+}
+
+impl ClosedState for State {
+    fn is_closed(&self) -> bool {
+        self.receivers == 0
+    }
+    fn closed_waiters(&mut self) -> &mut Wakers {
+        &mut self.closed_waiters
+    }
 }
 
 impl<T> Deref for Ref<'_, T> {
@@ -217,15 +227,6 @@ impl<T> Shared<T> {
             .iter_mut()
             .filter_map(Option::take)
             .collect()
-    }
-}
-
-/// Replaces the waker in `slot` unless it would wake the same task; returns the old one, to be
-/// dropped after unlocking.
-fn update_waker(slot: &mut Option<Waker>, cx: &Context<'_>) -> Option<Waker> {
-    match slot {
-        Some(w) if w.will_wake(cx.waker()) => None,
-        _ => slot.replace(cx.waker().clone()),
     }
 }
 
@@ -354,54 +355,13 @@ impl<T> Sender<T> {
     /// });
     /// ```
     pub async fn closed(&self) {
-        let mut waiter = ClosedWaiter {
-            shared: &*self.shared,
-            key: None,
-        };
+        let mut waiter = ClosedWaiter::new(&self.shared.state);
         poll_fn(|cx| coop::poll_budgeted(cx, |cx| waiter.poll_closed(cx))).await
     }
 
     /// True if both senders belong to the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
-    }
-}
-
-/// Frees a pending `closed()` future's slot when the future is dropped early.
-struct ClosedWaiter<'a, T> {
-    shared: &'a Shared<T>,
-    key: Option<usize>,
-}
-
-impl<T> ClosedWaiter<'_, T> {
-    fn poll_closed(&mut self, cx: &Context<'_>) -> Poll<()> {
-        let mut stale = None;
-        let poll = {
-            let mut state = lock(&self.shared.state);
-            if state.receivers == 0 {
-                if let Some(k) = self.key.take() {
-                    stale = state.closed_waiters.remove(k);
-                }
-                Poll::Ready(())
-            } else {
-                match self.key {
-                    Some(k) => stale = update_waker(state.closed_waiters.get_mut(k), cx),
-                    None => self.key = Some(state.closed_waiters.insert(Some(cx.waker().clone()))),
-                }
-                Poll::Pending
-            }
-        };
-        drop(stale);
-        poll
-    }
-}
-
-impl<T> Drop for ClosedWaiter<'_, T> {
-    fn drop(&mut self) {
-        if let Some(k) = self.key.take() {
-            let waker = lock(&self.shared.state).closed_waiters.remove(k);
-            drop(waker);
-        }
     }
 }
 
@@ -561,7 +521,10 @@ impl<T> Receiver<T> {
 
 /// The body of [`Receiver::changed`], on split borrows (see `wait_for`).
 async fn changed_impl<T>(shared: &Shared<T>, seen: &mut u64) -> Result<(), RecvError> {
-    let mut waiter = RxWaiter { shared, key: None };
+    let mut waiter = RxWaiter {
+        shared,
+        key: WaiterKey::new(),
+    };
     poll_fn(|cx| {
         coop::poll_budgeted(cx, |cx| match waiter.poll_changed(*seen, cx) {
             Changed::Yes(version) => {
@@ -578,31 +541,25 @@ async fn changed_impl<T>(shared: &Shared<T>, seen: &mut u64) -> Result<(), RecvE
 /// A `changed()` future's waiter slot, freed when it completes or is dropped.
 struct RxWaiter<'a, T> {
     shared: &'a Shared<T>,
-    key: Option<usize>,
+    key: WaiterKey,
 }
 
 impl<T> RxWaiter<'_, T> {
     fn poll_changed(&mut self, seen: u64, cx: &Context<'_>) -> Changed {
-        let mut stale = None;
-        let result = {
+        let (result, stale) = {
             let mut state = lock(&self.shared.state);
             let result = if state.version != seen {
                 Changed::Yes(state.version)
             } else if state.senders == 0 {
                 Changed::Closed
             } else {
-                match self.key {
-                    Some(k) => stale = update_waker(state.rx_waiters.get_mut(k), cx),
-                    None => self.key = Some(state.rx_waiters.insert(Some(cx.waker().clone()))),
-                }
                 Changed::Wait
             };
-            if !matches!(result, Changed::Wait) {
-                if let Some(k) = self.key.take() {
-                    stale = state.rx_waiters.remove(k);
-                }
-            }
-            result
+            let stale = match result {
+                Changed::Wait => self.key.wait(&mut state.rx_waiters, cx),
+                _ => self.key.release(&mut state.rx_waiters),
+            };
+            (result, stale)
         };
         drop(stale);
         result
@@ -611,8 +568,8 @@ impl<T> RxWaiter<'_, T> {
 
 impl<T> Drop for RxWaiter<'_, T> {
     fn drop(&mut self) {
-        if let Some(k) = self.key.take() {
-            let waker = lock(&self.shared.state).rx_waiters.remove(k);
+        if self.key.is_registered() {
+            let waker = self.key.release(&mut lock(&self.shared.state).rx_waiters);
             drop(waker);
         }
     }

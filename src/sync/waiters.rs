@@ -1,0 +1,178 @@
+//! Waiter slots shared by the channels: a pending future (`closed()`, watch's `changed()`,
+//! broadcast's `recv()`, mpsc's `Sender::closed()`) owns one entry of a [`Wakers`] slab, taken
+//! on its first pending poll, refreshed on later ones and freed when it completes or is dropped.
+//!
+//! Every call runs under the channel's mutex, which the caller holds and which guards the
+//! slab. A waker that is replaced or freed is handed back rather than dropped: dropping a waker
+//! may run arbitrary code (it may even panic), so callers drop it after unlocking.
+
+use std::task::{Context, Poll, Waker};
+
+use crate::loom::lock;
+use crate::loom::sync::Mutex;
+use crate::util::slab::Slab;
+
+/// The wakers of the futures waiting on one condition, addressed by [`WaiterKey`].
+pub(crate) type Wakers = Slab<Option<Waker>>;
+
+/// Replaces the waker in `slot` unless it would wake the same task; returns the old one, to be
+/// dropped after unlocking.
+pub(crate) fn update_waker(slot: &mut Option<Waker>, cx: &Context<'_>) -> Option<Waker> {
+    match slot {
+        Some(w) if w.will_wake(cx.waker()) => None,
+        _ => slot.replace(cx.waker().clone()),
+    }
+}
+
+/// A future's slot in a [`Wakers`] slab, if it has one.
+#[derive(Debug, Default)]
+pub(crate) struct WaiterKey(Option<usize>);
+
+impl WaiterKey {
+    pub(crate) const fn new() -> WaiterKey {
+        WaiterKey(None)
+    }
+
+    /// Registers `cx`'s waker (first call) or refreshes it; returns a replaced waker.
+    pub(crate) fn wait(&mut self, wakers: &mut Wakers, cx: &Context<'_>) -> Option<Waker> {
+        match self.0 {
+            Some(k) => update_waker(wakers.get_mut(k), cx),
+            None => {
+                self.0 = Some(wakers.insert(Some(cx.waker().clone())));
+                None
+            }
+        }
+    }
+
+    /// Frees the slot, if taken; returns its waker.
+    pub(crate) fn release(&mut self, wakers: &mut Wakers) -> Option<Waker> {
+        self.0.take().and_then(|k| wakers.remove(k))
+    }
+
+    /// Whether the future holds a slot (a `Drop` that finds none need not lock).
+    pub(crate) fn is_registered(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// A channel state that a sender's `closed()` waits on.
+pub(crate) trait ClosedState {
+    /// No receiver is left.
+    fn is_closed(&self) -> bool;
+    /// The `closed()` futures' wakers.
+    fn closed_waiters(&mut self) -> &mut Wakers;
+}
+
+/// A `Sender::closed()` future's slot, freed when it completes or is dropped.
+pub(crate) struct ClosedWaiter<'a, S: ClosedState> {
+    state: &'a Mutex<S>,
+    key: WaiterKey,
+}
+
+impl<'a, S: ClosedState> ClosedWaiter<'a, S> {
+    pub(crate) fn new(state: &'a Mutex<S>) -> ClosedWaiter<'a, S> {
+        ClosedWaiter {
+            state,
+            key: WaiterKey::new(),
+        }
+    }
+
+    /// Ready once every receiver is gone; registers the task until then.
+    pub(crate) fn poll_closed(&mut self, cx: &Context<'_>) -> Poll<()> {
+        let (poll, stale) = {
+            let mut state = lock(self.state);
+            if state.is_closed() {
+                (Poll::Ready(()), self.key.release(state.closed_waiters()))
+            } else {
+                (Poll::Pending, self.key.wait(state.closed_waiters(), cx))
+            }
+        };
+        drop(stale);
+        poll
+    }
+}
+
+impl<S: ClosedState> Drop for ClosedWaiter<'_, S> {
+    fn drop(&mut self) {
+        if self.key.is_registered() {
+            let waker = self.key.release(lock(self.state).closed_waiters());
+            drop(waker);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Counting(AtomicUsize);
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    struct State {
+        receivers: usize,
+        waiters: Wakers,
+    }
+    impl ClosedState for State {
+        fn is_closed(&self) -> bool {
+            self.receivers == 0
+        }
+        fn closed_waiters(&mut self) -> &mut Wakers {
+            &mut self.waiters
+        }
+    }
+
+    #[test]
+    fn a_slot_is_taken_once_refreshed_and_freed() {
+        let mut wakers = Wakers::new();
+        let a = Arc::new(Counting(AtomicUsize::new(0)));
+        let b = Arc::new(Counting(AtomicUsize::new(0)));
+        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+        let mut key = WaiterKey::new();
+        assert!(!key.is_registered());
+        assert!(key.wait(&mut wakers, &Context::from_waker(&wa)).is_none());
+        assert_eq!(wakers.iter_mut().count(), 1);
+        // The same task: nothing replaced; another task: the old waker comes back.
+        assert!(key.wait(&mut wakers, &Context::from_waker(&wa)).is_none());
+        let old = key.wait(&mut wakers, &Context::from_waker(&wb)).unwrap();
+        assert!(old.will_wake(&wa));
+        assert_eq!(wakers.iter_mut().count(), 1, "still one slot");
+        let freed = key.release(&mut wakers).unwrap();
+        assert!(freed.will_wake(&wb));
+        assert!(!key.is_registered());
+        assert!(key.release(&mut wakers).is_none());
+        assert_eq!(a.0.load(SeqCst) + b.0.load(SeqCst), 0, "nothing woken");
+    }
+
+    #[test]
+    fn closed_waiter_waits_for_no_receivers_and_frees_its_slot_on_drop() {
+        let state = Mutex::new(State {
+            receivers: 1,
+            waiters: Wakers::new(),
+        });
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let waker = Waker::from(counting);
+        let cx = Context::from_waker(&waker);
+        let mut waiter = ClosedWaiter::new(&state);
+        assert!(waiter.poll_closed(&cx).is_pending());
+        assert_eq!(lock(&state).waiters.iter_mut().count(), 1);
+        drop(waiter);
+        assert_eq!(lock(&state).waiters.iter_mut().count(), 0, "freed on drop");
+
+        let mut waiter = ClosedWaiter::new(&state);
+        assert!(waiter.poll_closed(&cx).is_pending());
+        lock(&state).receivers = 0;
+        assert!(waiter.poll_closed(&cx).is_ready());
+        assert_eq!(
+            lock(&state).waiters.iter_mut().count(),
+            0,
+            "freed on completion"
+        );
+    }
+}
