@@ -26,88 +26,30 @@
 //! `--workers` defaults to all cores; `--spread-threshold-us` sets
 //! `Builder::spread_threshold` (0: wake a sibling worker as Tokio does).
 
-use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
-use hyper::{Request, Response};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use rawrt::hyper::{Executor, Timer};
 use rawrt::net::TcpListener;
 use rawrt::signal::{signal, SignalKind};
 
+#[path = "support/hello_common.rs"]
+mod hello_common;
+use hello_common::{hello, is_fd_exhaustion, parse_args, second_signal};
+
 const USAGE: &str = "usage: hello [--addr IP:PORT] [--workers N] [--spread-threshold-us US] \
                      [--header-read-timeout-ms MS] [--drain-timeout-ms MS]";
 
-struct Args {
-    addr: SocketAddr,
-    workers: Option<usize>,
-    spread_threshold: Option<Duration>,
-    header_read_timeout: Duration,
-    drain_timeout: Duration,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        addr: "127.0.0.1:3000".parse().unwrap(),
-        workers: None,
-        spread_threshold: None,
-        header_read_timeout: Duration::from_secs(10),
-        drain_timeout: Duration::from_secs(5),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        let mut number = |name: &str| -> Result<u64, String> {
-            let v = value(name)?;
-            v.parse().map_err(|e| format!("{name} {v}: {e}"))
-        };
-        match flag.as_str() {
-            "--addr" => {
-                let v = value("--addr")?;
-                args.addr = v.parse().map_err(|e| format!("--addr {v}: {e}"))?;
-            }
-            "--workers" => args.workers = Some(number("--workers")? as usize),
-            "--spread-threshold-us" => {
-                args.spread_threshold =
-                    Some(Duration::from_micros(number("--spread-threshold-us")?))
-            }
-            "--header-read-timeout-ms" => {
-                args.header_read_timeout =
-                    Duration::from_millis(number("--header-read-timeout-ms")?)
-            }
-            "--drain-timeout-ms" => {
-                args.drain_timeout = Duration::from_millis(number("--drain-timeout-ms")?)
-            }
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
-    }
-    Ok(args)
-}
-
-async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(
-        b"Hello, World!",
-    ))))
-}
-
-fn is_fd_exhaustion(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
-}
-
 fn main() -> io::Result<()> {
-    let args = parse_args().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let args = parse_args("127.0.0.1:3000", USAGE, true)?;
     let mut builder = rawrt::Builder::new_multi_thread();
     if let Some(n) = args.workers {
         builder.worker_threads(n);
@@ -207,9 +149,4 @@ fn main() -> io::Result<()> {
         }
         Ok(())
     })
-}
-
-fn second_signal() -> ! {
-    eprintln!("second signal: exiting without waiting for the connections");
-    std::process::exit(1)
 }

@@ -16,81 +16,29 @@
 //! work per request: one timer armed and cancelled per request head, one extra poll of the
 //! watcher per wake-up.
 
-use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
-use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::signal::unix::{signal, SignalKind};
 
+#[path = "support/hello_common.rs"]
+mod hello_common;
+use hello_common::{hello, is_fd_exhaustion, parse_args, second_signal};
+
 const USAGE: &str = "usage: tokio_hello [--addr IP:PORT] [--workers N] \
                      [--header-read-timeout-ms MS] [--drain-timeout-ms MS]";
 
-struct Args {
-    addr: SocketAddr,
-    workers: Option<usize>,
-    header_read_timeout: Duration,
-    drain_timeout: Duration,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        addr: "127.0.0.1:3001".parse().unwrap(),
-        workers: None,
-        header_read_timeout: Duration::from_secs(10),
-        drain_timeout: Duration::from_secs(5),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        let mut number = |name: &str| -> Result<u64, String> {
-            let v = value(name)?;
-            v.parse().map_err(|e| format!("{name} {v}: {e}"))
-        };
-        match flag.as_str() {
-            "--addr" => {
-                let v = value("--addr")?;
-                args.addr = v.parse().map_err(|e| format!("--addr {v}: {e}"))?;
-            }
-            "--workers" => args.workers = Some(number("--workers")? as usize),
-            "--header-read-timeout-ms" => {
-                args.header_read_timeout =
-                    Duration::from_millis(number("--header-read-timeout-ms")?)
-            }
-            "--drain-timeout-ms" => {
-                args.drain_timeout = Duration::from_millis(number("--drain-timeout-ms")?)
-            }
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
-    }
-    Ok(args)
-}
-
-async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(
-        b"Hello, World!",
-    ))))
-}
-
-fn is_fd_exhaustion(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
-}
-
 fn main() -> io::Result<()> {
-    let args = parse_args().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let args = parse_args("127.0.0.1:3001", USAGE, false)?;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     if let Some(n) = args.workers {
@@ -179,9 +127,4 @@ fn main() -> io::Result<()> {
         }
         Ok(())
     })
-}
-
-fn second_signal() -> ! {
-    eprintln!("second signal: exiting without waiting for the connections");
-    std::process::exit(1)
 }
