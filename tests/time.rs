@@ -86,16 +86,19 @@ fn ten_thousand_sleeps_fire_on_time_never_early() {
          a plain thread's 1 ms sleep, meanwhile: p99 {os_p99:?} late"
     );
     assert_eq!(rt.handle().num_timers(), 0, "every entry released");
-    // The runtime is otherwise idle: 99% fire within 5 ms of their deadline, on top of the
-    // lateness the OS itself shows a sleeping thread at the same time (near zero on an idle
-    // machine; large when the 2 cores are oversubscribed by other work). The maximum gets a
-    // looser bound: one descheduled worker delays a whole batch.
+    // 99% fire within 25 ms of their deadline, on top of twice the lateness the OS itself
+    // shows a sleeping thread at the same time (near zero on an idle machine; large when the
+    // 2 cores are oversubscribed, and on a shared VM whose hypervisor takes up to a third of
+    // the CPU time, which one sleeping thread sees only in part: a 10,000-task batch on two
+    // workers is hit harder). A wheel that rounds to the wrong slot is late by 64 ms or more, or
+    // early, which the tasks assert never happens. The maximum gets a looser bound: one
+    // descheduled worker delays a whole batch.
     assert!(
-        p99 <= Duration::from_millis(5) + os_p99,
+        p99 <= Duration::from_millis(25) + os_p99 * 2,
         "p99 lateness {p99:?} (OS noise p99 {os_p99:?})"
     );
     assert!(
-        max < Duration::from_millis(100) + os_p99 * 4,
+        max < Duration::from_millis(200) + os_p99 * 4,
         "max lateness {max:?}"
     );
 }
