@@ -137,17 +137,25 @@ mod tests {
         let mut key = WaiterKey::new();
         assert!(!key.is_registered());
         assert!(key.wait(&mut wakers, &Context::from_waker(&wa)).is_none());
-        assert_eq!(wakers.iter_mut().count(), 1);
-        // The same task: nothing replaced; another task: the old waker comes back.
-        assert!(key.wait(&mut wakers, &Context::from_waker(&wa)).is_none());
-        let old = key.wait(&mut wakers, &Context::from_waker(&wb)).unwrap();
-        assert!(old.will_wake(&wa));
+        assert!(key.is_registered());
+        // The same task again: its slot is refreshed, not duplicated (whether the old waker
+        // comes back depends on `will_wake`, which is best effort: under miri it is not).
+        if let Some(old) = key.wait(&mut wakers, &Context::from_waker(&wa)) {
+            old.wake();
+        }
+        let a_before = a.0.load(SeqCst);
+        // Another task: the old waker comes back, and it wakes the first task.
+        key.wait(&mut wakers, &Context::from_waker(&wb))
+            .expect("a different task's waker replaces the old one")
+            .wake();
+        assert_eq!(a.0.load(SeqCst), a_before + 1);
         assert_eq!(wakers.iter_mut().count(), 1, "still one slot");
-        let freed = key.release(&mut wakers).unwrap();
-        assert!(freed.will_wake(&wb));
+        // Freed: the slot's waker (the second task's) comes back once.
+        key.release(&mut wakers).expect("the slot's waker").wake();
+        assert_eq!(b.0.load(SeqCst), 1);
         assert!(!key.is_registered());
         assert!(key.release(&mut wakers).is_none());
-        assert_eq!(a.0.load(SeqCst) + b.0.load(SeqCst), 0, "nothing woken");
+        assert_eq!(wakers.iter_mut().count(), 0);
     }
 
     #[test]
