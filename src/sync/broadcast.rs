@@ -54,9 +54,9 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use super::waiters::{ClosedState, ClosedWaiter, WaiterKey, Wakers};
+use super::waiters::{last_one_gone, take_all, ClosedState, ClosedWaiter, WaiterKey, Wakers};
 use crate::loom::lock;
 use crate::loom::sync::{Arc, Mutex};
 use crate::scheduler::coop;
@@ -295,11 +295,7 @@ impl<T> Sender<T> {
                 value: Arc::new(Mutex::new(value)),
                 remaining,
             });
-            let wakers: Vec<Waker> = state
-                .rx_waiters
-                .iter_mut()
-                .filter_map(Option::take)
-                .collect();
+            let wakers = take_all(&mut state.rx_waiters);
             (remaining, evicted, wakers)
         };
         drop(evicted);
@@ -393,19 +389,11 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let wakers: Vec<Waker> = {
+        let wakers = {
             let mut state = lock(&self.shared.state);
-            state.senders -= 1;
-            if state.senders == 0 {
-                // Waiting receivers must see the channel closed (after draining).
-                state
-                    .rx_waiters
-                    .iter_mut()
-                    .filter_map(Option::take)
-                    .collect()
-            } else {
-                Vec::new()
-            }
+            let state = &mut *state;
+            // Waiting receivers must see the channel closed (after draining).
+            last_one_gone(&mut state.senders, &mut state.rx_waiters)
         };
         crate::util::wake_all(wakers);
     }
@@ -634,12 +622,8 @@ impl<T> Drop for Receiver<T> {
                 released.extend(state.slots.pop_front());
                 state.head += 1;
             }
-            let wakers: Vec<Waker> = if state.receivers == 0 {
-                state
-                    .closed_waiters
-                    .iter_mut()
-                    .filter_map(Option::take)
-                    .collect()
+            let wakers = if state.receivers == 0 {
+                take_all(&mut state.closed_waiters)
             } else {
                 Vec::new()
             };
@@ -796,7 +780,7 @@ mod tests {
     #[test]
     fn a_dropped_recv_takes_no_value() {
         let (tx, mut rx) = channel(4);
-        let waker = Waker::from(std::sync::Arc::new(NoWake));
+        let waker = std::task::Waker::from(std::sync::Arc::new(NoWake));
         let mut cx = Context::from_waker(&waker);
         {
             let mut fut = pin!(rx.recv());

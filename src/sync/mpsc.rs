@@ -108,7 +108,7 @@ use std::future::poll_fn;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use super::waiters::{update_waker, ClosedState, ClosedWaiter, Wakers};
+use super::waiters::{take_all, update_waker, ClosedState, ClosedWaiter, Wakers};
 use crate::loom::lock;
 use crate::loom::sync::{Arc, Mutex};
 use crate::scheduler::coop;
@@ -519,7 +519,7 @@ impl<T> Shared<T> {
                 wakers.extend(waker.take());
             }
         }
-        wakers.extend(self.closed_waiters.iter_mut().filter_map(Option::take));
+        wakers.extend(take_all(&mut self.closed_waiters));
         wakers
     }
 }

@@ -24,6 +24,24 @@ pub(crate) fn update_waker(slot: &mut Option<Waker>, cx: &Context<'_>) -> Option
     }
 }
 
+/// Takes every registered waker, to be woken after unlocking; the slots stay, for their
+/// futures to free.
+pub(crate) fn take_all(wakers: &mut Wakers) -> Vec<Waker> {
+    wakers.iter_mut().filter_map(Option::take).collect()
+}
+
+/// One handle of a kind (`count`: the senders, or the receivers) is gone. When it was the last,
+/// the waiters in `wakers` must see the channel closed: their wakers, to be woken after
+/// unlocking.
+pub(crate) fn last_one_gone(count: &mut usize, wakers: &mut Wakers) -> Vec<Waker> {
+    *count -= 1;
+    if *count == 0 {
+        take_all(wakers)
+    } else {
+        Vec::new()
+    }
+}
+
 /// A future's slot in a [`Wakers`] slab, if it has one.
 #[derive(Debug, Default)]
 pub(crate) struct WaiterKey(Option<usize>);
@@ -156,6 +174,25 @@ mod tests {
         assert!(!key.is_registered());
         assert!(key.release(&mut wakers).is_none());
         assert_eq!(wakers.iter_mut().count(), 0);
+    }
+
+    #[test]
+    fn only_the_last_handle_gone_takes_the_wakers() {
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let waker = Waker::from(counting);
+        let mut wakers = Wakers::new();
+        let mut key = WaiterKey::new();
+        assert!(key
+            .wait(&mut wakers, &Context::from_waker(&waker))
+            .is_none());
+        let mut handles = 2;
+        assert!(last_one_gone(&mut handles, &mut wakers).is_empty());
+        assert_eq!(last_one_gone(&mut handles, &mut wakers).len(), 1);
+        assert_eq!(handles, 0);
+        // The slot stays for its future to free; its waker is gone.
+        assert_eq!(wakers.iter_mut().count(), 1);
+        assert!(take_all(&mut wakers).is_empty());
+        assert!(key.release(&mut wakers).is_none());
     }
 
     #[test]

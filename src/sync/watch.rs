@@ -54,7 +54,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::task::{Context, Poll, Waker};
 
-use super::waiters::{ClosedState, ClosedWaiter, WaiterKey, Wakers};
+use super::waiters::{last_one_gone, take_all, ClosedState, ClosedWaiter, WaiterKey, Wakers};
 use crate::loom::lock;
 use crate::loom::sync::{Arc, Mutex};
 use crate::scheduler::coop;
@@ -222,11 +222,7 @@ impl<T> Shared<T> {
     fn bump_version(&self) -> Vec<Waker> {
         let mut state = lock(&self.state);
         state.version = state.version.wrapping_add(1);
-        state
-            .rx_waiters
-            .iter_mut()
-            .filter_map(Option::take)
-            .collect()
+        take_all(&mut state.rx_waiters)
     }
 }
 
@@ -376,19 +372,11 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let wakers: Vec<Waker> = {
+        let wakers = {
             let mut state = lock(&self.shared.state);
-            state.senders -= 1;
-            if state.senders == 0 {
-                // Waiting receivers must see the channel closed.
-                state
-                    .rx_waiters
-                    .iter_mut()
-                    .filter_map(Option::take)
-                    .collect()
-            } else {
-                Vec::new()
-            }
+            let state = &mut *state;
+            // Waiting receivers must see the channel closed.
+            last_one_gone(&mut state.senders, &mut state.rx_waiters)
         };
         crate::util::wake_all(wakers);
     }
@@ -587,18 +575,11 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let wakers: Vec<Waker> = {
+        let wakers = {
             let mut state = lock(&self.shared.state);
-            state.receivers -= 1;
-            if state.receivers == 0 {
-                state
-                    .closed_waiters
-                    .iter_mut()
-                    .filter_map(Option::take)
-                    .collect()
-            } else {
-                Vec::new()
-            }
+            let state = &mut *state;
+            // Waiting `closed()` futures must see the last receiver gone.
+            last_one_gone(&mut state.receivers, &mut state.closed_waiters)
         };
         crate::util::wake_all(wakers);
     }

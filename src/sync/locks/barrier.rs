@@ -15,6 +15,7 @@ use std::task::{Context, Poll, Waker};
 use crate::loom::lock;
 use crate::loom::sync::Mutex;
 use crate::scheduler::coop;
+use crate::sync::waiters::take_all;
 use crate::util::slab::Slab;
 
 /// Lets `n` tasks wait for each other: each [`wait`](Self::wait) returns once `n` calls have
@@ -131,7 +132,7 @@ impl Wait<'_> {
                     if state.arrived == barrier.n {
                         state.arrived = 0;
                         state.generation = state.generation.wrapping_add(1);
-                        wakers.extend(state.waiters.iter_mut().filter_map(Option::take));
+                        wakers.extend(take_all(&mut state.waiters));
                         Poll::Ready(BarrierWaitResult(true))
                     } else {
                         let key = state.waiters.insert(Some(cx.waker().clone()));
