@@ -69,13 +69,23 @@ struct State {
 
 /// The scheduler of blocking tasks: they are never woken (the closure runs to completion in
 /// one poll), but `schedule` is defined anyway, as "queue it on the pool".
-#[derive(Clone)]
 struct BlockingSchedule {
     inner: Arc<Inner>,
+    /// Dropped when the task completes, after its output is published and its `JoinHandle`
+    /// woken (`release`), or with the task if it never completes: a paused clock's hold on
+    /// auto-advance (feature `test-util`), which must last until the joiner can see the
+    /// result, not only until the closure returns.
+    on_release: Mutex<Option<Box<dyn Send>>>,
 }
 
 impl Schedule for BlockingSchedule {
     fn release(&self, _task: &Task<Self>) -> Option<Task<Self>> {
+        drop(
+            self.on_release
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take(),
+        );
         None
     }
 
@@ -122,8 +132,10 @@ impl Spawner {
         }
     }
 
-    /// Queues `f` to run on a pool thread.
-    pub(crate) fn spawn<F, R>(&self, f: F) -> JoinHandle<R>
+    /// Queues `f` to run on a pool thread, keeping `guard` (if any) alive until the task has
+    /// completed and its `JoinHandle` has been woken (the paused clock's hold, feature
+    /// `test-util`).
+    pub(crate) fn spawn<F, R>(&self, f: F, guard: Option<Box<dyn Send>>) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -132,6 +144,7 @@ impl Spawner {
         let id = Id::next();
         let sched = BlockingSchedule {
             inner: self.inner.clone(),
+            on_release: Mutex::new(guard),
         };
         let (notified, join) = task_core::unowned(BlockingTask(Some(f)), sched, id);
         self.push(notified);

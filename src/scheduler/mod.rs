@@ -121,16 +121,19 @@ impl Handle {
         R: Send + 'static,
     {
         let handle = self.clone();
-        // A paused clock must not auto-advance past a closure still running (feature
-        // `test-util`): held from here until the closure ends or is dropped unrun.
-        #[cfg(feature = "test-util")]
-        let inhibit = InhibitAutoAdvance::new(self.reactor());
-        self.blocking().spawn(move || {
-            #[cfg(feature = "test-util")]
-            let _inhibit = inhibit;
+        let run = move || {
             let _current = context::set_current(handle);
             f()
-        })
+        };
+        // A paused clock must not auto-advance past a closure still running (feature
+        // `test-util`): held from here until the task has completed and woken its joiner (or
+        // is dropped unrun). Released when the closure returned, the clock could jump before
+        // the joiner saw the result, firing a timeout around it.
+        #[cfg(feature = "test-util")]
+        let guard: Option<Box<dyn Send>> = Some(Box::new(InhibitAutoAdvance::new(self.reactor())));
+        #[cfg(not(feature = "test-util"))]
+        let guard = None;
+        self.blocking().spawn(run, guard)
     }
 
     /// Runs `future` to completion on this thread. The caller has made this runtime current
