@@ -663,6 +663,63 @@ fn yield_now_lets_other_tasks_run_on_one_worker() {
     });
 }
 
+/// A task woken by each of N tasks queued on its worker runs once after all of them (the
+/// LIFO slot takes a wake only when nothing else waits): the shape of an HTTP/2 connection
+/// woken by every stream's response, which then writes them all at once. With every wake
+/// in the slot (Tokio's rule) it would run after each one: N + 1 polls.
+fn polls_of_a_task_woken_by_queued_tasks(rt: &rawrt::Runtime, n: usize) -> usize {
+    rt.block_on(rt.spawn(async move {
+        let done = Arc::new(AtomicUsize::new(0));
+        let waker: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let mut polls = 0;
+        std::future::poll_fn(|cx| {
+            polls += 1;
+            if polls == 1 {
+                *waker.lock().unwrap() = Some(cx.waker().clone());
+                for _ in 0..n {
+                    let (done, waker) = (done.clone(), waker.clone());
+                    drop(rawrt::spawn(async move {
+                        done.fetch_add(1, Ordering::SeqCst);
+                        if let Some(w) = waker.lock().unwrap().as_ref() {
+                            w.wake_by_ref();
+                        }
+                    }));
+                }
+                return Poll::Pending;
+            }
+            if done.load(Ordering::SeqCst) == n {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        polls
+    }))
+    .unwrap()
+}
+
+#[test]
+fn a_task_woken_by_many_queued_tasks_runs_once_after_them() {
+    with_timeout("wake_batch", LIMIT, || {
+        // One worker: nobody steals, so the order is the scheduler's alone.
+        let rt = runtime(1, "wakebatch");
+        for n in [2, 16, 300] {
+            let polls = polls_of_a_task_woken_by_queued_tasks(&rt, n);
+            assert!(polls <= 3, "{n} wakers: polled {polls} times");
+        }
+        // With the slot disabled every push is FIFO: the same.
+        let rt = rawrt::Builder::new_multi_thread()
+            .worker_threads(1)
+            .lifo_slot(false)
+            .thread_name("wakebatchnolifo")
+            .build()
+            .unwrap();
+        let polls = polls_of_a_task_woken_by_queued_tasks(&rt, 16);
+        assert!(polls <= 3, "without the LIFO slot: polled {polls} times");
+    });
+}
+
 #[test]
 fn spawn_outside_a_runtime_panics() {
     with_timeout("spawn_outside", LIMIT, || {

@@ -336,8 +336,12 @@ impl Builder {
         self
     }
 
-    /// Whether a woken task goes into the LIFO slot (run next) rather than the back of the
-    /// queue. Default true.
+    /// Whether the multi-thread scheduler uses its LIFO slot: a task spawned by a running
+    /// task, or woken by one while nothing else waits in that worker's queue, runs next
+    /// rather than at the back of the queue. A task woken while others are queued always
+    /// goes to the back (unlike Tokio, whose slot takes every wake): a task woken by several
+    /// queued tasks, such as an HTTP/2 connection woken by each stream's response, then runs
+    /// once after all of them. Default true; `false` makes every push FIFO.
     pub fn lifo_slot(&mut self, enabled: bool) -> &mut Builder {
         self.lifo_enabled = enabled;
         self

@@ -9,8 +9,9 @@
 //! # Finding work
 //! 1. Every `global_queue_interval` ticks the injector is checked first, so remote tasks are
 //!    never starved by a busy local queue.
-//! 2. Otherwise the LIFO slot (the task woken last — usually the other end of a message just
-//!    sent), then the local queue, then a batch from the injector.
+//! 2. Otherwise the LIFO slot (the task spawned last, or woken last while the queue was
+//!    empty — usually the other end of a message just sent; `policy/lifo.rs` says which
+//!    pushes take it), then the local queue, then a batch from the injector.
 //! 3. Then steal half of another worker's queue (while "searching", see `idle.rs`).
 //! 4. Then park: on the driver (`epoll_wait`) if no other worker holds it, else on a condvar.
 //!
@@ -51,7 +52,7 @@ use crate::scheduler::context;
 use crate::scheduler::coop;
 use crate::scheduler::counters::{CounterValues, WorkerCounters};
 use crate::scheduler::inject::Inject;
-use crate::scheduler::policy::{PollTimer, SpreadRule};
+use crate::scheduler::policy::{self, PollTimer, Pushed, SpreadRule};
 use crate::task_core::{Notified, OwnedTasks, Schedule, Task};
 
 // Cores are boxed so moving one in and out of the worker's context copies a pointer.
@@ -616,7 +617,7 @@ impl Handle {
     fn schedule_task(
         self: &Arc<Self>,
         task: Notified<Arc<Handle>>,
-        is_yield: bool,
+        why: Pushed,
         cx: Option<&crate::scheduler::Context>,
     ) {
         let task = match cx {
@@ -624,7 +625,7 @@ impl Handle {
                 match cx.core.borrow_mut().as_mut() {
                     Some(core) => {
                         // `cx.handle` (not `self`, which lives in the task) is used from here.
-                        cx.handle.schedule_local(core, task, is_yield);
+                        cx.handle.schedule_local(core, task, why);
                         return;
                     }
                     None => task,
@@ -639,8 +640,10 @@ impl Handle {
         this.notify_parked();
     }
 
-    fn schedule_local(&self, core: &mut Core, task: Notified<Arc<Handle>>, is_yield: bool) {
-        let should_notify = if is_yield || !self.shared.config.lifo_enabled {
+    fn schedule_local(&self, core: &mut Core, task: Notified<Arc<Handle>>, why: Pushed) {
+        let lifo = self.shared.config.lifo_enabled
+            && policy::takes_lifo_slot(why, core.run_queue.has_tasks());
+        let should_notify = if !lifo {
             core.run_queue.push_back(task, &self.shared.inject);
             true
         } else {
@@ -703,7 +706,7 @@ impl Handle {
     {
         let (join, notified) = self.shared.owned.bind(future, self.clone());
         if let Some(notified) = notified {
-            self.schedule_task(notified, false, cx);
+            self.schedule_task(notified, Pushed::Spawned, cx);
         }
         join
     }
@@ -821,11 +824,11 @@ impl Schedule for Arc<Handle> {
     }
 
     fn schedule(&self, task: Notified<Self>) {
-        context::with_scheduler(|cx| self.schedule_task(task, false, cx));
+        context::with_scheduler(|cx| self.schedule_task(task, Pushed::Woken, cx));
     }
 
     fn yield_now(&self, task: Notified<Self>) {
-        context::with_scheduler(|cx| self.schedule_task(task, true, cx));
+        context::with_scheduler(|cx| self.schedule_task(task, Pushed::Yielded, cx));
     }
 }
 
