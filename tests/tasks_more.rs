@@ -620,6 +620,69 @@ fn thread_start_and_stop_hooks_run_once_per_worker() {
 }
 
 #[test]
+fn thread_hooks_run_with_their_runtime_current_on_workers_and_blocking_threads() {
+    // As in Tokio: `on_thread_start`/`on_thread_stop` may use `Handle::current()`, on the
+    // workers and on the blocking pool's threads alike (and on a current-thread runtime,
+    // whose only hooked threads are the pool's).
+    for current_thread in [false, true] {
+        let starts_without = Arc::new(AtomicUsize::new(0));
+        let stops_without = Arc::new(AtomicUsize::new(0));
+        let starts = Arc::new(AtomicUsize::new(0));
+        let (sw, tw, st) = (
+            starts_without.clone(),
+            stops_without.clone(),
+            starts.clone(),
+        );
+        let mut b = if current_thread {
+            rawrt::Builder::new_current_thread()
+        } else {
+            let mut b = rawrt::Builder::new_multi_thread();
+            b.worker_threads(2);
+            b
+        };
+        let rt = b
+            .on_thread_start(move || {
+                st.fetch_add(1, SeqCst);
+                if rawrt::runtime::Handle::try_current().is_err() {
+                    sw.fetch_add(1, SeqCst);
+                }
+            })
+            .on_thread_stop(move || {
+                if rawrt::runtime::Handle::try_current().is_err() {
+                    tw.fetch_add(1, SeqCst);
+                }
+            })
+            .build()
+            .unwrap();
+        // Two closures at once: two pool threads.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        rt.block_on(async move {
+            let first = rawrt::task::spawn_blocking(move || rx.recv_timeout(LIMIT).is_ok());
+            let second = rawrt::task::spawn_blocking(move || tx.send(()).is_ok());
+            assert!(second.await.unwrap());
+            assert!(first.await.unwrap(), "both closures ran at the same time");
+        });
+        drop(rt);
+        let expected = if current_thread { 2 } else { 4 };
+        assert_eq!(
+            starts.load(SeqCst),
+            expected,
+            "current_thread={current_thread}"
+        );
+        assert_eq!(
+            starts_without.load(SeqCst),
+            0,
+            "current_thread={current_thread}"
+        );
+        assert_eq!(
+            stops_without.load(SeqCst),
+            0,
+            "current_thread={current_thread}"
+        );
+    }
+}
+
+#[test]
 fn park_and_unpark_hooks_run_in_pairs() {
     for current in [false, true] {
         let parks = Arc::new(AtomicUsize::new(0));

@@ -250,10 +250,9 @@ impl Builder {
 
     /// Runs `f` first thing on every thread the runtime starts: its workers (those that
     /// `block_in_place` starts included) and its blocking-pool threads. A panic in `f` is
-    /// caught and discarded (after the panic hook prints it): the thread goes on. On a
-    /// worker the runtime is current while `f` runs (`Handle::current` works); on a
-    /// blocking-pool thread it is not (the pool makes the runtime current only around each
-    /// closure), unlike Tokio.
+    /// caught and discarded (after the panic hook prints it): the thread goes on. The runtime
+    /// is current while `f` runs (`Handle::current` works), on workers and blocking-pool
+    /// threads alike, as in Tokio.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,8 +4,9 @@
 //! A blocking task is an ordinary task (same allocation, same `JoinHandle`) whose future calls
 //! the closure once. It is queued here and run by a pool thread. Threads are spawned on
 //! demand up to `max_blocking_threads`; an idle thread waits `keep_alive` for more work and
-//! then exits. The pool knows nothing of runtimes: the scheduler's handle wraps each closure
-//! so that its runtime is current while it runs.
+//! then exits. Each thread has the runtime that started it current for its whole life (the
+//! runtime's `on_thread_start`/`on_thread_stop` callbacks included, as in Tokio), so its
+//! closures can `spawn`, use timers and sockets, or `Handle::current()`.
 //!
 //! If no thread can be started and the pool has none to run the queue, the queued tasks are
 //! cancelled with the error as the cause in their `JoinError` (nothing is printed, nothing
@@ -90,8 +91,10 @@ impl Schedule for BlockingSchedule {
     }
 
     fn schedule(&self, task: Notified<Self>) {
+        // Unreached in practice: a blocking task completes in its one poll and is never
+        // woken. A thread started from here would have no runtime current.
         let inner = self.inner.clone();
-        Spawner { inner }.push(task);
+        Spawner { inner }.push(task, None);
     }
 }
 
@@ -134,8 +137,14 @@ impl Spawner {
 
     /// Queues `f` to run on a pool thread, keeping `guard` (if any) alive until the task has
     /// completed and its `JoinHandle` has been woken (the paused clock's hold, feature
-    /// `test-util`).
-    pub(crate) fn spawn<F, R>(&self, f: F, guard: Option<Box<dyn Send>>) -> JoinHandle<R>
+    /// `test-util`). `runtime` is the runtime this pool belongs to: a thread started for `f`
+    /// has it current for its whole life.
+    pub(crate) fn spawn<F, R>(
+        &self,
+        f: F,
+        guard: Option<Box<dyn Send>>,
+        runtime: &super::Handle,
+    ) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -147,12 +156,13 @@ impl Spawner {
             on_release: Mutex::new(guard),
         };
         let (notified, join) = task_core::unowned(BlockingTask(Some(f)), sched, id);
-        self.push(notified);
+        self.push(notified, Some(runtime));
         join
     }
 
-    /// Queues `task`, starting a thread for it if none is idle and the pool may grow.
-    fn push(&self, task: Notified<BlockingSchedule>) {
+    /// Queues `task`, starting a thread for it if none is idle and the pool may grow; the new
+    /// thread makes `runtime` current.
+    fn push(&self, task: Notified<BlockingSchedule>, runtime: Option<&super::Handle>) {
         let inner = &self.inner;
         let mut state = crate::loom::lock(&inner.state);
         if state.shutdown {
@@ -179,7 +189,12 @@ impl Spawner {
             builder = builder.stack_size(size);
         }
         let pool = self.inner.clone();
-        if let Err(e) = builder.spawn(move || run(pool)) {
+        let runtime = runtime.cloned();
+        let started = builder.spawn(move || {
+            let _current = runtime.map(super::context::set_current);
+            run(pool)
+        });
+        if let Err(e) = started {
             let mut state = crate::loom::lock(&inner.state);
             state.num_threads -= 1;
             state.num_starting -= 1;

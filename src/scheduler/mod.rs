@@ -114,17 +114,12 @@ impl Handle {
         }
     }
 
-    /// Runs `f` on the blocking pool, with this runtime current while it runs.
+    /// Runs `f` on the blocking pool, whose threads have this runtime current.
     pub(crate) fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let handle = self.clone();
-        let run = move || {
-            let _current = context::set_current(handle);
-            f()
-        };
         // A paused clock must not auto-advance past a closure still running (feature
         // `test-util`): held from here until the task has completed and woken its joiner (or
         // is dropped unrun). Released when the closure returned, the clock could jump before
@@ -133,7 +128,7 @@ impl Handle {
         let guard: Option<Box<dyn Send>> = Some(Box::new(InhibitAutoAdvance::new(self.reactor())));
         #[cfg(not(feature = "test-util"))]
         let guard = None;
-        self.blocking().spawn(run, guard)
+        self.blocking().spawn(f, guard, self)
     }
 
     /// Runs `future` to completion on this thread. The caller has made this runtime current
