@@ -317,3 +317,69 @@ fn sleep_outside_a_runtime_panics_with_a_message() {
         .unwrap();
     assert!(msg.contains("outside of a rawrt runtime"), "{msg}");
 }
+
+/// A waker that counts its wakes.
+struct CountWakes(AtomicUsize);
+
+impl std::task::Wake for CountWakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_pending_sleep_is_woken_when_its_runtime_shuts_down_and_then_panics_when_polled() {
+    // As in Tokio: a timer whose runtime is gone can never fire, so instead of leaving its
+    // awaiter hanging the shutdown wakes it and the next poll panics, saying why. A timer
+    // that fired before the shutdown still completes.
+    use std::future::Future;
+    use std::task::{Context, Poll};
+    for current_thread in [false, true] {
+        let rt = if current_thread {
+            rawrt::Builder::new_current_thread().build().unwrap()
+        } else {
+            rt(2)
+        };
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        let (mut pending, mut forever, mut fired) = rt.block_on(async {
+            let mut pending = Box::pin(sleep(Duration::from_secs(3600)));
+            let mut forever = Box::pin(sleep(Duration::MAX));
+            let mut fired = Box::pin(sleep(Duration::from_millis(1)));
+            let mut cx = Context::from_waker(&waker);
+            assert!(pending.as_mut().poll(&mut cx).is_pending());
+            assert!(forever.as_mut().poll(&mut cx).is_pending());
+            assert!(fired.as_mut().poll(&mut cx).is_pending());
+            // Let the short one fire (its wake counts too).
+            sleep(Duration::from_millis(20)).await;
+            (pending, forever, fired)
+        });
+        let before = wakes.0.load(Ordering::SeqCst);
+        assert_eq!(
+            before, 1,
+            "only the short timer fired: current_thread={current_thread}"
+        );
+        drop(rt);
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            before + 2,
+            "the shutdown woke both pending timers: current_thread={current_thread}"
+        );
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(fired.as_mut().poll(&mut cx), Poll::Ready(()));
+        for sleep in [&mut pending, &mut forever] {
+            let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = sleep.as_mut().poll(&mut cx);
+            }))
+            .expect_err("polling a timer of a shut-down runtime panics");
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            assert!(msg.contains("shut down"), "message: {msg}");
+        }
+        // Dropping them afterwards is fine.
+        drop((pending, forever, fired));
+    }
+}

@@ -42,8 +42,11 @@ struct Inner {
     /// The wheel's next expiration in ms (`NEVER` if none), readable without the lock so a
     /// busy worker's non-blocking poll skips the wheel when nothing is due.
     next_timer: AtomicU64,
-    /// Set by `shutdown`: a timer inserted afterwards would never fire (`insert_timer`
-    /// panics). An atomic, so that checking it costs `insert_timer` no lock.
+    /// Set by `shutdown`: a timer inserted afterwards, or one still pending, would never fire
+    /// (`insert_timer` and `poll_timer` panic). An atomic, so that checking it costs
+    /// `insert_timer` no lock; `poll_timer` reads it under the wheel lock, which `shutdown`
+    /// takes after setting it, so a poll either sees it or registered its waker before
+    /// `shutdown` woke them all.
     timers_shut_down: AtomicBool,
     start: Instant,
     /// What "now" is for the wheel (paused under `rawrt::time::pause`).
@@ -373,8 +376,20 @@ impl Handle {
     }
 
     /// Whether the timer fired; if not, refreshes its waker.
+    ///
+    /// # Panics
+    /// If it has not fired and the runtime has shut down (its timers are never driven
+    /// again, so whoever awaits it would hang), as Tokio's timers do.
+    #[track_caller]
     pub(crate) fn poll_timer(&self, key: TimerKey, waker: &Waker) -> bool {
-        crate::loom::lock(&self.inner.timers).poll(key, waker)
+        let fired = crate::loom::lock(&self.inner.timers).poll(key, waker);
+        if !fired && self.inner.timers_shut_down.load(Ordering::Acquire) {
+            panic!(
+                "rawrt: a timer of a runtime that has been shut down was polled: nothing \
+                 drives its timers any more, so it would never fire"
+            );
+        }
+        fired
     }
 
     /// Cancels or releases a timer.
@@ -387,7 +402,8 @@ impl Handle {
         crate::loom::lock(&self.inner.timers).len()
     }
 
-    /// Marks every live resource shut down and wakes its tasks; later registrations fail.
+    /// Marks every live resource and timer shut down and wakes their tasks; later
+    /// registrations fail, later timers panic.
     pub(crate) fn shutdown(&self) {
         let mut wake = Vec::new();
         {
@@ -400,6 +416,9 @@ impl Handle {
                 }
             }
         }
+        // Pending timers: their futures, polled again, panic (`poll_timer`) instead of
+        // waiting for ever. Those on this runtime's own tasks are dropped with the tasks.
+        crate::loom::lock(&self.inner.timers).take_pending_wakers(&mut wake);
         crate::util::wake_all(wake);
         self.unpark();
     }

@@ -485,6 +485,17 @@ impl Wheel {
         fired
     }
 
+    /// Takes the waker of every timer still pending (not fired, not released), pushing it to
+    /// `wake`, for the reactor's shutdown: their futures are polled once more and find that
+    /// nothing will fire them. The timers stay registered until their `Sleep` releases them.
+    pub(crate) fn take_pending_wakers(&mut self, wake: &mut Vec<Waker>) {
+        for node in &mut self.nodes {
+            if matches!(node.place, Place::Linked { .. } | Place::Never) {
+                wake.extend(node.waker.take());
+            }
+        }
+    }
+
     /// Records the driver's wait: `Some(tick)` until `tick`, `Some(NEVER)` without timeout,
     /// `None` when it stops waiting.
     pub(crate) fn set_wait_until(&mut self, until: Option<u64>) {
