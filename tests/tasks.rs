@@ -721,6 +721,71 @@ fn a_task_woken_by_many_queued_tasks_runs_once_after_them() {
 }
 
 #[test]
+fn a_thousand_tasks_woken_together_run_in_the_order_they_were_woken() {
+    // A server at 1000 connections wakes that many tasks per round; they should be served
+    // first come, first served. A local queue that overflows into the injector moves its
+    // oldest tasks behind everyone else (the long tail that rawrt's 256-slot queue gave at
+    // 1000 connections); rawrt's queue holds 1024.
+    with_timeout("wake_order", LIMIT, || {
+        const N: usize = 1000;
+        for lifo in [true, false] {
+            // One worker: nobody steals, so the order is the scheduler's alone.
+            let rt = rawrt::Builder::new_multi_thread()
+                .worker_threads(1)
+                .lifo_slot(lifo)
+                .thread_name("wakeorder")
+                .build()
+                .unwrap();
+            let order = rt.block_on(async {
+                let order = Arc::new(Mutex::new(Vec::with_capacity(N)));
+                let ready = Arc::new(AtomicUsize::new(0));
+                let mut senders = Vec::with_capacity(N);
+                let mut joins = Vec::with_capacity(N);
+                for i in 0..N {
+                    let (tx, rx) = rawrt::sync::oneshot::channel::<()>();
+                    senders.push(tx);
+                    let (order, ready) = (order.clone(), ready.clone());
+                    joins.push(rawrt::spawn(async move {
+                        ready.fetch_add(1, Ordering::SeqCst);
+                        rx.await.unwrap();
+                        order.lock().unwrap().push(i);
+                    }));
+                }
+                // Wake them all from one task on the worker, in index order.
+                rawrt::spawn(async move {
+                    while ready.load(Ordering::SeqCst) < N {
+                        rawrt::task::yield_now().await;
+                    }
+                    for tx in senders {
+                        tx.send(()).unwrap();
+                    }
+                })
+                .await
+                .unwrap();
+                for j in joins {
+                    j.await.unwrap();
+                }
+                Arc::try_unwrap(order).unwrap().into_inner().unwrap()
+            });
+            assert_eq!(order.len(), N);
+            // The LIFO slot may swap the first two (a wake into an empty queue takes the slot
+            // and pushes its predecessor back); nothing else moves.
+            let displaced = order
+                .iter()
+                .enumerate()
+                .map(|(pos, &i)| pos.abs_diff(i))
+                .max()
+                .unwrap();
+            assert!(
+                displaced <= 1,
+                "lifo_slot({lifo}): a task ran {displaced} places from its turn: {:?}",
+                &order[..20.min(order.len())]
+            );
+        }
+    });
+}
+
+#[test]
 fn spawn_outside_a_runtime_panics() {
     with_timeout("spawn_outside", LIMIT, || {
         let r = catch_unwind(|| drop(rawrt::spawn(async {})));

@@ -13,7 +13,12 @@
 //! read after that `AcqRel` CAS, which orders them after the owner's writes.
 //!
 //! A full queue moves half of its tasks to the injector in one batch, so a worker that spawns
-//! in a loop shares its work with the others.
+//! in a loop shares its work with the others. Those are its *oldest* tasks, which then wait
+//! behind the injector's: an overflow reorders. The capacity is 1024 (Tokio's is 256) so that
+//! a worker of a server at 1000 connections, which wakes that many tasks a round, serves them
+//! in the order they woke: with 256 slots nearly every task went through the injector (1.8
+//! injector pops per request under `wrk -c1000`, 2 workers) and the p99 was 54-70 ms;
+//! with 1024, 20-34 ms at the same req/s. It costs 8 KiB per worker.
 
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
@@ -24,9 +29,10 @@ use crate::loom::UnsafeCell;
 use crate::scheduler::inject::Inject;
 use crate::task_core::Notified;
 
-/// Capacity of a local queue (a power of two); small under loom to reach "full" quickly.
+/// Capacity of a local queue (a power of two; why 1024: the module docs); small under loom
+/// to reach "full" quickly.
 #[cfg(not(loom))]
-pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 256;
+pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 1024;
 #[cfg(loom)]
 pub(crate) const LOCAL_QUEUE_CAPACITY: usize = 4;
 
