@@ -1,5 +1,8 @@
 //! Timers: sleep accuracy under load of 10,000 timers, timeouts, intervals, cancellation,
-//! cross-thread deadline changes, and timers firing while every worker is busy.
+//! cross-thread deadline changes, timers firing while every worker is busy, and the timers of a
+//! runtime that has shut down.
+
+mod common;
 
 use rawrt::time::Instant;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -372,11 +375,7 @@ fn a_pending_sleep_is_woken_when_its_runtime_shuts_down_and_then_panics_when_pol
                 let _ = sleep.as_mut().poll(&mut cx);
             }))
             .expect_err("polling a timer of a shut-down runtime panics");
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let msg = common::panic_message(&*panic);
             assert!(msg.contains("shut down"), "message: {msg}");
         }
         // Dropping them afterwards is fine.
