@@ -528,6 +528,39 @@ mod tests {
     }
 
     #[test]
+    fn take_pending_wakers_takes_only_the_pending_ones() {
+        let mut w = Wheel::new(Instant::now());
+        let (fired, wk) = waker();
+        let fired_key = w.insert(1, wk).0;
+        let (pending, wk) = waker();
+        let pending_key = w.insert(500, wk).0;
+        let (never, wk) = waker();
+        let never_key = w.insert(NEVER, wk).0;
+        let (released, wk) = waker();
+        let released_key = w.insert(700, wk).0;
+        w.remove(released_key);
+        let mut wake = Vec::new();
+        w.process(10, &mut wake);
+        assert_eq!(wake.len(), 1, "the 1 ms timer fired");
+        wake.drain(..).for_each(Waker::wake);
+        w.take_pending_wakers(&mut wake);
+        assert_eq!(wake.len(), 2, "the 500 ms and the never-firing timer");
+        wake.drain(..).for_each(Waker::wake);
+        for (count, want) in [(&fired, 1), (&pending, 1), (&never, 1), (&released, 0)] {
+            assert_eq!(count.0.load(Ordering::SeqCst), want);
+        }
+        // Nothing was marked fired, nothing was released.
+        let (_, probe) = waker();
+        assert!(w.poll(fired_key, &probe));
+        assert!(!w.poll(pending_key, &probe));
+        assert!(!w.poll(never_key, &probe));
+        assert_eq!(w.len(), 3);
+        // A second shutdown pass finds the wakers `poll` just stored, and only those.
+        w.take_pending_wakers(&mut wake);
+        assert_eq!(wake.len(), 2);
+    }
+
+    #[test]
     fn fires_exactly_at_deadline_never_early_across_levels() {
         let mut w = Wheel::new(Instant::now());
         let deadlines = [
