@@ -345,21 +345,24 @@ fn a_pending_sleep_is_woken_when_its_runtime_shuts_down_and_then_panics_when_pol
         };
         let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
         let waker = std::task::Waker::from(wakes.clone());
-        let (mut pending, mut forever, mut fired) = rt.block_on(async {
+        let (mut pending, mut forever, mut fired, registered) = rt.block_on(async {
             let mut pending = Box::pin(sleep(Duration::from_secs(3600)));
             let mut forever = Box::pin(sleep(Duration::MAX));
             let mut fired = Box::pin(sleep(Duration::from_millis(1)));
             let mut cx = Context::from_waker(&waker);
             assert!(pending.as_mut().poll(&mut cx).is_pending());
             assert!(forever.as_mut().poll(&mut cx).is_pending());
-            assert!(fired.as_mut().poll(&mut cx).is_pending());
-            // Let the short one fire (its wake counts too).
+            // On a slow machine (valgrind) the short one may be due at its first poll
+            // already; then it registers nothing, and no wake is counted for it.
+            let registered = fired.as_mut().poll(&mut cx).is_pending();
+            // Let the short one fire: this later, longer timer fires after it.
             sleep(Duration::from_millis(20)).await;
-            (pending, forever, fired)
+            (pending, forever, fired, registered)
         });
         let before = wakes.0.load(Ordering::SeqCst);
         assert_eq!(
-            before, 1,
+            before,
+            usize::from(registered),
             "only the short timer fired: current_thread={current_thread}"
         );
         drop(rt);
