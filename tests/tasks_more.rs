@@ -28,6 +28,17 @@ fn ct() -> rawrt::Runtime {
     rawrt::Builder::new_current_thread().build().unwrap()
 }
 
+/// A current-thread builder, or a multi-thread one with `workers` workers.
+fn builder(current_thread: bool, workers: usize) -> rawrt::Builder {
+    if current_thread {
+        rawrt::Builder::new_current_thread()
+    } else {
+        let mut b = rawrt::Builder::new_multi_thread();
+        b.worker_threads(workers);
+        b
+    }
+}
+
 /// Counts drops.
 struct Dropped(Arc<AtomicUsize>);
 impl Drop for Dropped {
@@ -633,14 +644,7 @@ fn thread_hooks_run_with_their_runtime_current_on_workers_and_blocking_threads()
             stops_without.clone(),
             starts.clone(),
         );
-        let mut b = if current_thread {
-            rawrt::Builder::new_current_thread()
-        } else {
-            let mut b = rawrt::Builder::new_multi_thread();
-            b.worker_threads(2);
-            b
-        };
-        let rt = b
+        let rt = builder(current_thread, 2)
             .on_thread_start(move || {
                 st.fetch_add(1, SeqCst);
                 if rawrt::runtime::Handle::try_current().is_err() {
@@ -688,14 +692,7 @@ fn park_and_unpark_hooks_run_in_pairs() {
         let parks = Arc::new(AtomicUsize::new(0));
         let unparks = Arc::new(AtomicUsize::new(0));
         let (p, u) = (parks.clone(), unparks.clone());
-        let mut b = if current {
-            rawrt::Builder::new_current_thread()
-        } else {
-            let mut b = rawrt::Builder::new_multi_thread();
-            b.worker_threads(1);
-            b
-        };
-        let rt = b
+        let rt = builder(current, 1)
             .on_thread_park(move || {
                 p.fetch_add(1, SeqCst);
             })
