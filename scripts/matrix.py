@@ -17,13 +17,18 @@ shows each side's median and the median of the paired ratios (readable on a mach
 speed drifts between rounds). p99 comes from wrk's --latency, and for h2load from its
 per-request log. The Steal column is the share of CPU time the hypervisor gave to other
 guests during the cell (/proc/stat): on a shared VM, the rounds of a cell with high steal
-are noisier. Needs wrk and h2load (apt-get install -y wrk nghttp2-client).
+are noisier. Two more columns say what bounds a cell: the load generator's CPU share (its
+CPU time over the run's wall time, on the one CPU it is pinned to; near 100 % the cell
+measures the generator, and no server can raise its req/s further) and each server's CPU
+time per request (user + system, all threads). Needs wrk and h2load (apt-get install -y wrk
+nghttp2-client).
 """
 
 import argparse
 import json
 import os
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -129,8 +134,35 @@ def steal_pct(before, after):
     return 100.0 * d[7] / total if total else float("nan")
 
 
-def measure(tool, cpu, port, conns, secs):
-    return (run_wrk if tool == "wrk" else run_h2load)(cpu, port, conns, secs)
+def children_cpu():
+    """CPU seconds (user + system) used so far by this script's finished children."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def process_cpu(pid):
+    """CPU seconds (user + system) used so far by a running process, or NaN."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def measure(tool, cpu, port, server_pid, conns, secs):
+    """One run: (req/s, p99 ms, errors, load-generator CPU share, server CPU µs per request).
+
+    The load generator's share is its CPU time over the run's wall time, on the one CPU it is
+    pinned to: near 100 % means the cell measured the generator, not the server (a faster
+    server cannot raise req/s there). The server's CPU per request is user + system time of
+    the whole process (every worker and helper thread) over the requests served."""
+    gen0, srv0, t0 = children_cpu(), process_cpu(server_pid), time.monotonic()
+    rps, p99, errors = (run_wrk if tool == "wrk" else run_h2load)(cpu, port, conns, secs)
+    gen1, srv1, t1 = children_cpu(), process_cpu(server_pid), time.monotonic()
+    gen_share = 100.0 * (gen1 - gen0) / (t1 - t0)
+    srv_us = 1e6 * (srv1 - srv0) / (rps * secs) if rps else float("nan")
+    return rps, p99, errors, gen_share, srv_us
 
 
 def main():
@@ -165,22 +197,23 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(p)
             wait_listening(port, p)
-            servers[name] = port
+            servers[name] = (port, p.pid)
         results = []
         for key, label, tool, conns in cells:
             for name in ("rawrt", "tokio"):
-                measure(tool, load_cpu, servers[name], conns, 1)  # warm-up
+                measure(tool, load_cpu, *servers[name], conns, 1)  # warm-up
             rounds = []
             stat_before = cpu_times()
             for r in range(args.rounds):
                 order = ("rawrt", "tokio") if r % 2 == 0 else ("tokio", "rawrt")
                 got = {}
                 for name in order:
-                    got[name] = measure(tool, load_cpu, servers[name], conns, args.secs)
+                    port, pid = servers[name]
+                    got[name] = measure(tool, load_cpu, port, pid, conns, args.secs)
                 rounds.append(got)
-                print(f"[{key} round {r + 1}/{args.rounds}] rawrt {got['rawrt'][0]:,.0f} req/s "
-                      f"p99 {got['rawrt'][1]:.2f} ms | tokio {got['tokio'][0]:,.0f} req/s "
-                      f"p99 {got['tokio'][1]:.2f} ms", file=sys.stderr)
+                print(f"[{key} round {r + 1}/{args.rounds}] " + " | ".join(
+                    f"{n} {got[n][0]:,.0f} req/s p99 {got[n][1]:.2f} ms load CPU {got[n][3]:.0f} % "
+                    f"server {got[n][4]:.1f} µs/req" for n in ("rawrt", "tokio")), file=sys.stderr)
             steal = steal_pct(stat_before, cpu_times())
             med = lambda xs: statistics.median(xs)
             row = {
@@ -193,6 +226,10 @@ def main():
                 "p99_ratio": med([g["rawrt"][1] / g["tokio"][1] for g in rounds]),
                 "errors": sum(g["rawrt"][2] + g["tokio"][2] for g in rounds),
                 "steal_pct": steal,
+                "rawrt_load_cpu_pct": med([g["rawrt"][3] for g in rounds]),
+                "tokio_load_cpu_pct": med([g["tokio"][3] for g in rounds]),
+                "rawrt_server_us_per_req": med([g["rawrt"][4] for g in rounds]),
+                "tokio_server_us_per_req": med([g["tokio"][4] for g in rounds]),
                 "rounds": [{k: list(v) for k, v in g.items()} for g in rounds],
             }
             results.append(row)
@@ -207,14 +244,19 @@ def main():
           f"servers on CPUs {','.join(map(str, cpus))}, load pinned to CPU {load_cpu}, "
           f"{args.rounds} rounds x {args.secs} s, A B alternating; medians, and the median of "
           f"the paired per-round ratios; steal: the CPU time the hypervisor took from this machine "
-          f"during the cell (a busy host: the rounds are noisier)\n")
+          f"during the cell (a busy host: the rounds are noisier); load CPU: the share of its one "
+          f"CPU the load generator used while it loaded each server (near 100 %: the cell "
+          f"measures the generator, and a faster server cannot raise req/s); server CPU: user + "
+          f"system time of the whole server process per request\n")
     print("| Load | rawrt req/s | Tokio req/s | req/s ratio | rawrt p99 | Tokio p99 | p99 ratio "
-          "| Errors | Steal |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| Errors | Steal | Load CPU rawrt / Tokio | Server CPU per request rawrt / Tokio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['label']} | {r['rawrt_rps']:,.0f} | {r['tokio_rps']:,.0f} | {r['rps_ratio']:.3f} "
               f"| {r['rawrt_p99_ms']:.2f} ms | {r['tokio_p99_ms']:.2f} ms | {r['p99_ratio']:.3f} "
-              f"| {r['errors']} | {r['steal_pct']:.1f} % |")
+              f"| {r['errors']} | {r['steal_pct']:.1f} % "
+              f"| {r['rawrt_load_cpu_pct']:.0f} % / {r['tokio_load_cpu_pct']:.0f} % "
+              f"| {r['rawrt_server_us_per_req']:.1f} / {r['tokio_server_us_per_req']:.1f} µs |")
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump({"workers": args.workers, "rounds": args.rounds, "secs": args.secs,
