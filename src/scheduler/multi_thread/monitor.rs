@@ -11,12 +11,14 @@
 //!   worker sleeps in the driver. A worker that is stuck (`policy/stall.rs`) gets help:
 //!   the monitor wakes a sleeper as new work would (`Handle::notify_parked`); the sleeper
 //!   searches, steals half of the stuck worker's queue (and goes on stealing while it
-//!   finds more), and parks on the driver, which is free.
-//! - **Sleeping.** When every worker has been asleep with nothing queued for
-//!   `IDLE_LOOKS_BEFORE_SLEEP` looks in a row (10 ms), it sleeps untimed on its condvar: an
-//!   idle runtime costs nothing, and a steady trickle of work does not wake it each time. A worker that comes back from the driver
-//!   with tasks queued calls [`Monitor::watch`]: one relaxed load, and a notify only if the
-//!   monitor sleeps untimed.
+//!   finds more), and parks on the driver, which is free. Looks that find every worker
+//!   asleep with nothing queued stretch the wait, doubling it up to `MAX_CHECK_INTERVAL`
+//!   (16 ms); a look that finds one awake brings it back to 1 ms (`stall::next_interval`).
+//! - **Sleeping.** When the looks in a row have found the runtime idle for
+//!   `IDLE_BEFORE_SLEEP` (100 ms), it sleeps untimed on its condvar: an idle runtime costs
+//!   nothing, and a trickle of work keeps it looking slowly rather than waking it for each
+//!   request. A worker that comes back from the driver with tasks queued calls
+//!   [`Monitor::watch`]: one relaxed load, and a notify only if the monitor sleeps untimed.
 //!
 //! `watching` is written under the mutex. The worker publishes its queued work (and that
 //! it is awake) and then loads `watching`; the monitor stores `watching = false` and then
@@ -28,12 +30,15 @@ use std::sync::atomic::{fence, AtomicBool, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
 
 use super::worker::Handle;
-use crate::scheduler::policy::stall::{self, CHECK_INTERVAL, IDLE_LOOKS_BEFORE_SLEEP};
+use std::time::Duration;
+
+use crate::scheduler::policy::stall::{self, CHECK_INTERVAL, IDLE_BEFORE_SLEEP};
 use crate::util;
 
 /// The monitor's shared state (in the scheduler's `Shared`).
 pub(crate) struct Monitor {
-    /// The monitor looks every `CHECK_INTERVAL` (true) or sleeps until notified (false).
+    /// The monitor looks, every `CHECK_INTERVAL` to `MAX_CHECK_INTERVAL` (true), or sleeps
+    /// until notified (false).
     watching: AtomicBool,
     lock: Mutex<State>,
     cv: Condvar,
@@ -82,7 +87,8 @@ pub(crate) fn run(handle: Arc<Handle>) {
     let monitor = &handle.shared.monitor;
     let n = handle.num_workers();
     let mut last_polls = vec![u64::MAX; n];
-    let mut idle_looks = 0;
+    let mut interval = CHECK_INTERVAL;
+    let mut idle_for = Duration::ZERO;
     let mut state = crate::loom::lock(&monitor.lock);
     loop {
         if state.shutdown {
@@ -91,23 +97,31 @@ pub(crate) fn run(handle: Arc<Handle>) {
         if !monitor.watching.load(Relaxed) {
             state = util::wait(&monitor.cv, state, None);
             last_polls.iter_mut().for_each(|p| *p = u64::MAX);
+            interval = CHECK_INTERVAL;
+            idle_for = Duration::ZERO;
             continue;
         }
-        state = util::wait(&monitor.cv, state, Some(CHECK_INTERVAL));
+        state = util::wait(&monitor.cv, state, Some(interval));
         if state.shutdown {
             return;
         }
         drop(state);
         let busy = look(&handle, &mut last_polls);
         state = crate::loom::lock(&monitor.lock);
-        idle_looks = if busy { 0 } else { idle_looks + 1 };
-        if idle_looks >= IDLE_LOOKS_BEFORE_SLEEP {
-            idle_looks = 0;
+        idle_for = if busy {
+            Duration::ZERO
+        } else {
+            idle_for + interval
+        };
+        interval = stall::next_interval(interval, busy);
+        if idle_for >= IDLE_BEFORE_SLEEP {
+            idle_for = Duration::ZERO;
             monitor.watching.store(false, Relaxed);
             // Pairs with the fence in `watch` (module docs): look once more before sleeping.
             fence(SeqCst);
             if handle.has_queued_work() || (0..n).any(|i| !handle.worker_view(i).asleep) {
                 monitor.watching.store(true, Relaxed);
+                interval = CHECK_INTERVAL;
             }
         }
     }
