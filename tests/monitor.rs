@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{runtime, thread_stats, wait_until, with_timeout, LIMIT};
+use common::{runtime, serve_each, thread_stats, wait_until, with_timeout, LIMIT};
 
 /// Held by each test for its whole body: one runtime (and one monitor) at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -22,31 +22,20 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 use rawrt::io::{AsyncReadExt, AsyncWriteExt};
-use rawrt::net::TcpListener;
 
-/// Starts a 4-byte echo server in `rt` and returns its address.
+/// Starts a 4-byte echo server in `rt` and returns its address; the request `u32::MAX`
+/// blocks its worker for 2 s first (a synchronous call in async code).
 fn echo_server(rt: &rawrt::Runtime) -> std::net::SocketAddr {
-    rt.block_on(async {
-        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        rawrt::spawn(async move {
-            loop {
-                let (mut s, _) = l.accept().await.unwrap();
-                rawrt::spawn(async move {
-                    let mut b = [0u8; 4];
-                    while s.read_exact(&mut b).await.is_ok() {
-                        if u32::from_le_bytes(b) == u32::MAX {
-                            // The "block" request: a synchronous call in async code.
-                            std::thread::sleep(Duration::from_secs(2));
-                        }
-                        if s.write_all(&b).await.is_err() {
-                            break;
-                        }
-                    }
-                });
+    serve_each(rt, |mut s| async move {
+        let mut b = [0u8; 4];
+        while s.read_exact(&mut b).await.is_ok() {
+            if u32::from_le_bytes(b) == u32::MAX {
+                std::thread::sleep(Duration::from_secs(2));
             }
-        });
-        addr
+            if s.write_all(&b).await.is_err() {
+                break;
+            }
+        }
     })
 }
 
