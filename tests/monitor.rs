@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{runtime, serve_each, thread_stats, wait_until, with_timeout, LIMIT};
+use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Held by each test for its whole body: one runtime (and one monitor) at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -21,7 +22,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
-use rawrt::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Starts a 4-byte echo server in `rt` and returns its address; the request `u32::MAX`
 /// blocks its worker for 2 s first (a synchronous call in async code).

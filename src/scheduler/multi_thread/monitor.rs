@@ -22,16 +22,15 @@
 //!
 //! `watching` is written under the mutex. The worker publishes its queued work (and that
 //! it is awake) and then loads `watching`; the monitor stores `watching = false` and then
-//! looks at the queues and the sleepers once more before it sleeps. A `SeqCst` fence on each side orders store before load, so
-//! either the worker sees `false` (and notifies, under the mutex) or the monitor sees the
-//! work (and keeps watching).
+//! looks at the queues and the sleepers once more before it sleeps. A `SeqCst` fence on each
+//! side orders store before load, so either the worker sees `false` (and notifies, under the
+//! mutex) or the monitor sees the work (and keeps watching).
 
 use std::sync::atomic::{fence, AtomicBool, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
-
-use super::worker::Handle;
 use std::time::Duration;
 
+use super::worker::Handle;
 use crate::scheduler::policy::stall::{self, CHECK_INTERVAL, IDLE_BEFORE_SLEEP};
 use crate::util;
 

@@ -1,13 +1,13 @@
 //! When a worker counts as stuck: the rule the monitor (`multi_thread/monitor.rs`) applies.
 //!
 //! A worker is stuck when, between two looks (a [`CHECK_INTERVAL`] apart while it is busy),
-//! it finished no poll while it was not asleep, and something waits on it: tasks in its queue (which only it
-//! runs until a sibling steals them), or the events of the driver, which nobody else watches
-//! (no worker sleeps in `epoll_wait`). One poll that long is a task blocking its worker (a
-//! blocking call, a long computation); the cooperative budget cannot end it, so the monitor
-//! wakes a sleeping sibling to steal the queue and take the driver. A worker that finishes
-//! polls keeps its work: the spread rule (`spread.rs`) alone decides when work that flows is
-//! shared.
+//! it finished no poll while it was not asleep, and something waits on it: tasks in its
+//! queue (which only it runs until a sibling steals them), or the events of the driver, which
+//! nobody else watches (no worker sleeps in `epoll_wait`). One poll that long is a task
+//! blocking its worker (a blocking call, a long computation); the cooperative budget cannot
+//! end it, so the monitor wakes a sleeping sibling to steal the queue and take the driver. A
+//! worker that finishes polls keeps its work: the spread rule (`spread.rs`) alone decides
+//! when work that flows is shared.
 //!
 //! Why 1 ms: far above any poll of a well-behaved task (tens of microseconds), so it never
 //! fires for them, and small enough that requests queued behind a blocked task wait a
@@ -16,14 +16,14 @@
 //! How often to look ([`next_interval`]): every [`CHECK_INTERVAL`] while a look finds a
 //! worker awake or work queued; each look that finds the runtime idle (every worker asleep,
 //! nothing queued) doubles the interval, up to [`MAX_CHECK_INTERVAL`]. A server answering a
-//! request every few milliseconds is idle at nearly every look: at a fixed 1 ms the monitor
-//! would wake a thousand times a second for it: at 200 requests a second over one
-//! connection the server made 6.0 context switches per request, against Tokio's 2.0, and 2.5
-//! with the back-off (at 2,000 a second: 2.6, 2.0 and 2.0). The price is detection: a task that blocks right after such a quiet spell is
-//! seen by the next look, up to [`MAX_CHECK_INTERVAL`] later, and helped a
-//! [`CHECK_INTERVAL`] after that. Once the runtime has been idle at every look for
-//! [`IDLE_BEFORE_SLEEP`], the monitor sleeps until a worker calls on it (an idle runtime
-//! costs nothing).
+//! request every few milliseconds is idle at nearly every look, and a fixed 1 ms would wake
+//! the monitor a thousand times a second for it: at 200 requests a second over one
+//! connection the server made 6.0 context switches per request (Tokio 2.0), and 2.5 with the
+//! back-off; at 2,000 a second, 2.6 and 2.0 (Tokio 2.0). The price is detection: a task that
+//! blocks right after such a quiet spell is seen by the next look, up to
+//! [`MAX_CHECK_INTERVAL`] later, and helped a [`CHECK_INTERVAL`] after that. Once the
+//! runtime has been idle at every look for [`IDLE_BEFORE_SLEEP`], the monitor sleeps until a
+//! worker calls on it (an idle runtime costs nothing).
 
 use std::time::Duration;
 
